@@ -1,0 +1,1 @@
+"""Clock, media types and events shared by every stage. Never imports Qt."""

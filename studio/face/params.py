@@ -1,0 +1,35 @@
+"""Face parameters: the one vocabulary between motion (face/) and rendering (avatar/).
+
+Mouth values are 0..1 activations; head angles are radians (yaw > 0 turns to the viewer's
+right, pitch > 0 nods down, roll > 0 tilts clockwise on screen); gaze is -1..1 of the eye's
+range (x > 0 looks to the viewer's right, y > 0 looks up); blink 1 = closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True, slots=True)
+class FaceParams:
+    jaw_open: float = 0.0
+    lip_pucker: float = 0.0
+    lip_press: float = 0.0
+    lip_stretch: float = 0.0
+    smile: float = 0.0
+    tongue_up: float = 0.0
+    blink_left: float = 0.0
+    blink_right: float = 0.0
+    brow_raise: float = 0.0
+    head_yaw_rad: float = 0.0
+    head_pitch_rad: float = 0.0
+    head_roll_rad: float = 0.0
+    gaze_x: float = 0.0
+    gaze_y: float = 0.0
+    breath: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+
+NEUTRAL = FaceParams()

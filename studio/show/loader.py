@@ -1,0 +1,183 @@
+"""Load and validate a show file, turning every problem into a message a merchant can act on."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from studio.core.errors import UserInputError
+from studio.show.model import Show
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"}
+
+
+@dataclass(frozen=True, slots=True)
+class ShowProblem:
+    """One problem in a show file: where, which field, what is expected."""
+
+    path: Path
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class ShowFileError(UserInputError):
+    """A show file that cannot be used; ``problems`` lists every problem found, not only the first."""
+
+    def __init__(self, path: Path, problems: Sequence[ShowProblem]) -> None:
+        self.path = path
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = f"{path}: {count} problem{'s' if count != 1 else ''} in the show file"
+        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+
+
+def _field_name(loc: Sequence[str | int], data: Any) -> str:
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            label = ""
+            if isinstance(node, list) and 0 <= item < len(node) and isinstance(node[item], dict):
+                pid = node[item].get("id")
+                label = f" (id {pid!r})" if isinstance(pid, str) else ""
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{item + 1}]{label}"]
+        else:
+            parts.append(str(item))
+        try:
+            node = node[item]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return ".".join(parts)
+
+
+def _line_of(text: str, loc: Sequence[str | int]) -> int | None:
+    """Best-effort line number for a pydantic location, found by walking the TOML's headers."""
+    lines = text.splitlines()
+    table_re = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-]+)\s*\]\s*(#.*)?$")
+    array_re = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.\-]+)\s*\]\]\s*(#.*)?$")
+    # Split the location into the table path and the key inside it.
+    table: list[str] = []
+    index: int | None = None
+    rest = list(loc)
+    while rest:
+        head = rest[0]
+        if isinstance(head, int):
+            index = head
+            rest.pop(0)
+            break
+        if len(rest) == 1:
+            break
+        table.append(str(rest.pop(0)))
+    key = str(rest[0]) if rest and not isinstance(rest[0], int) else None
+    name = ".".join(table)
+    start, end = 0, len(lines)
+    if name:
+        found = None
+        count = -1
+        for number, line in enumerate(lines):
+            m = array_re.match(line) if index is not None else table_re.match(line)
+            if m and m.group(1) == name:
+                count += 1
+                if index is None or count == index:
+                    found = number
+                    break
+        if found is None:
+            return None
+        start = found
+        end = next((n for n in range(found + 1, len(lines))
+                    if table_re.match(lines[n]) or array_re.match(lines[n])), len(lines))
+    if key is None:
+        return start + 1
+    key_re = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+    for number in range(start, end):
+        if key_re.match(lines[number]):
+            return number + 1
+    return start + 1 if name else None
+
+
+def load_show(path: str | Path) -> Show:
+    """Parse and validate a show file; raises ``ShowFileError`` listing every problem."""
+    show_path = Path(path)
+    if not show_path.exists():
+        raise ShowFileError(show_path, [ShowProblem(
+            show_path, None, "", "file not found; check the path (show files end in .toml)")])
+    try:
+        raw = show_path.read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ShowFileError(show_path, [ShowProblem(
+            show_path, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "save the file as UTF-8")]) from None
+    except OSError as exc:
+        raise ShowFileError(show_path, [ShowProblem(
+            show_path, None, "", f"cannot be read: {exc.strerror}")]) from None
+    return parse_show(text, show_path)
+
+
+def parse_show(text: str, show_path: Path) -> Show:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        message = str(getattr(exc, "msg", exc))
+        if line is None:
+            m = re.search(r"line (\d+)", str(exc))
+            line = int(m.group(1)) if m else None
+            message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        raise ShowFileError(show_path, [ShowProblem(
+            show_path, line, "", f"not valid TOML: {message}")]) from None
+
+    problems: list[ShowProblem] = []
+    show: Show | None = None
+    try:
+        show = Show.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            message = _describe(err)
+            problems.append(ShowProblem(show_path, _line_of(text, loc), _field_name(loc, data),
+                                        message))
+    if show is not None:
+        show.with_base_dir(show_path.resolve().parent)
+        for number, product in enumerate(show.products):
+            image = show.product_image_path(product)
+            if image is None:
+                continue
+            loc = ("products", number, "image")
+            field = _field_name(loc, data)
+            if not image.is_file():
+                problems.append(ShowProblem(show_path, _line_of(text, loc), field,
+                    f"image file not found: {image}; the path is relative to the show file"))
+            elif image.suffix.lower() not in IMAGE_SUFFIXES:
+                problems.append(ShowProblem(show_path, _line_of(text, loc), field,
+                    f"expected a PNG, JPEG, WebP, BMP or GIF image, got {image.name}"))
+    if problems:
+        raise ShowFileError(show_path, problems)
+    assert show is not None
+    return show
+
+
+def _describe(err: Any) -> str:
+    kind = err.get("type", "")
+    msg = str(err.get("msg", ""))
+    if kind == "extra_forbidden":
+        return "unknown key (a typo?); remove it or check the spelling against the README"
+    if kind == "missing":
+        return "required but missing"
+    msg = msg.removeprefix("Value error, ")
+    value = err.get("input")
+    if kind in {"float_parsing", "float_type", "int_type", "string_type", "list_type",
+                "bool_type", "model_type", "dict_type"}:
+        return f"{msg[0].lower()}{msg[1:]}, got {value!r}"
+    return msg

@@ -1,0 +1,165 @@
+"""The show file's schema. Unknown keys are errors: a typo must never be silently ignored."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+# ISO 4217 codes we format, with the symbol live-commerce overlays use.
+CURRENCY_SYMBOLS: dict[str, str] = {
+    "CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$", "TWD": "NT$",
+    "KRW": "₩", "SGD": "S$", "AUD": "A$", "CAD": "C$", "NZD": "NZ$", "INR": "₹", "RUB": "₽",
+    "BRL": "R$", "MXN": "MX$", "THB": "฿", "VND": "₫", "IDR": "Rp", "MYR": "RM", "PHP": "₱",
+    "CHF": "CHF ", "SEK": "kr ", "NOK": "kr ", "DKK": "kr ", "PLN": "zł ", "TRY": "₺",
+    "AED": "AED ", "SAR": "SAR ", "ZAR": "R",
+}
+ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "VND", "IDR"}
+
+SKIN_TONES = {"porcelain": "#f6d7c3", "light": "#efc3a4", "medium": "#d9a07c",
+              "tan": "#b97a56", "brown": "#8d5a3b", "deep": "#5e3a26"}
+HAIR_STYLES = ("bob", "long", "bun", "short")
+BACKGROUND_PRESETS = ("studio-blue", "studio-warm", "studio-dark", "studio-green")
+
+
+def _color(value: str, named: dict[str, str] | None = None) -> str:
+    if named and value in named:
+        return named[value]
+    if not HEX_COLOR.match(value):
+        options = f" or one of {', '.join(named)}" if named else ""
+        raise ValueError(f"expected a colour like \"#3366cc\"{options}, got {value!r}")
+    return value.lower()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ShowMeta(_Strict):
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    language: Literal["en", "zh"] = "en"
+    intro: str = ""
+    outro: str = ""
+    pause_between_sentences_s: Annotated[float, Field(ge=0.0, le=5.0)] = 0.3
+    pause_between_products_s: Annotated[float, Field(ge=0.0, le=10.0)] = 0.9
+
+
+class HostLook(_Strict):
+    skin_tone: str = "light"
+    hair_style: str = "bob"
+    hair_color: str = "#2a1b14"
+    eye_color: str = "#4a3424"
+    outfit_color: str = "#24527a"
+    lip_color: str = "#c4566a"
+
+    @field_validator("skin_tone")
+    @classmethod
+    def _skin(cls, v: str) -> str:
+        return _color(v, SKIN_TONES)
+
+    @field_validator("hair_color", "eye_color", "outfit_color", "lip_color")
+    @classmethod
+    def _colors(cls, v: str) -> str:
+        return _color(v)
+
+    @field_validator("hair_style")
+    @classmethod
+    def _hair(cls, v: str) -> str:
+        if v not in HAIR_STYLES:
+            raise ValueError(f"expected one of {', '.join(HAIR_STYLES)}, got {v!r}")
+        return v
+
+
+class Host(_Strict):
+    name: str = "Ava"
+    avatar: str = "default"
+    voice: str = "en_US-joe-medium"
+    speaking_rate: Annotated[float, Field(ge=0.5, le=2.0)] = 1.0
+    look: HostLook = HostLook()
+
+
+class Stage(_Strict):
+    background: str = "studio-blue"
+    accent_color: str = "#ff2d55"
+    host_position: Literal["left", "center", "right"] = "left"
+
+    @field_validator("accent_color")
+    @classmethod
+    def _accent(cls, v: str) -> str:
+        return _color(v)
+
+
+class Product(_Strict):
+    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    price: Annotated[float, Field(gt=0)]
+    currency: str
+    original_price: Annotated[float, Field(gt=0)] | None = None
+    image: str | None = None
+    selling_points: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
+        default_factory=list, max_length=6)
+    script: Annotated[str, Field(min_length=1)]
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        code = v.upper()
+        if code not in CURRENCY_SYMBOLS:
+            raise ValueError(f"expected an ISO 4217 code such as CNY or USD; {v!r} is not one "
+                             f"we format (supported: {', '.join(sorted(CURRENCY_SYMBOLS))})")
+        return code
+
+    @model_validator(mode="after")
+    def _original_above_price(self) -> Product:
+        if self.original_price is not None and self.original_price <= self.price:
+            raise ValueError(f"original_price ({self.original_price}) must be higher than "
+                             f"price ({self.price}): it is shown struck through as the old price")
+        return self
+
+
+class Show(_Strict):
+    show: ShowMeta
+    host: Host = Host()
+    stage: Stage = Stage()
+    products: Annotated[list[Product], Field(min_length=1)]
+
+    # Set by the loader, not the file: where relative paths (images) resolve.
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Show:
+        seen: set[str] = set()
+        for product in self.products:
+            if product.id in seen:
+                raise ValueError(f"product id {product.id!r} is used twice; ids must be unique")
+            seen.add(product.id)
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    def with_base_dir(self, base_dir: Path) -> Show:
+        self._base_dir = base_dir
+        return self
+
+    def product_image_path(self, product: Product) -> Path | None:
+        return None if product.image is None else (self._base_dir / product.image).resolve()
+
+    def product(self, product_id: str) -> Product:
+        for product in self.products:
+            if product.id == product_id:
+                return product
+        raise KeyError(product_id)
+
+
+def format_price(amount: float, currency: str) -> str:
+    """``format_price(1299, "CNY") == "¥1,299.00"``, as overlays show it."""
+    symbol = CURRENCY_SYMBOLS.get(currency, currency + " ")
+    if currency in ZERO_DECIMAL_CURRENCIES:
+        return f"{symbol}{amount:,.0f}"
+    return f"{symbol}{amount:,.2f}"
