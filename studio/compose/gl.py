@@ -60,6 +60,15 @@ class OffscreenGL:
         self.framebuffer = gloo.FrameBuffer(color=self._color, depth=self._depth)
         self._readback = np.empty((height_px, width_px, 4), dtype=np.uint8)
 
+    @property
+    def color_texture(self) -> Any:
+        """The framebuffer's colour texture, for passes that sample the finished picture."""
+        return self._color
+
+    def flush(self) -> None:
+        """Run vispy's queued GL commands now (before raw GL calls such as glReadPixels)."""
+        self._canvas.context.flush_commands()
+
     def make_current(self) -> None:
         self._canvas.set_current()
 
@@ -78,7 +87,7 @@ class OffscreenGL:
         """Read the bound framebuffer, top row first (OpenGL's origin is bottom-left)."""
         from vispy.gloo import gl
 
-        self._canvas.context.flush_commands()
+        self.flush()
         gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
         data = gl.glReadPixels(0, 0, self.width_px, self.height_px, gl.GL_RGBA,
                                gl.GL_UNSIGNED_BYTE)

@@ -1,0 +1,154 @@
+"""The ``studio`` command. Errors print as messages with a fix, never as tracebacks."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import TextIO
+
+from studio import __version__
+from studio.core.clock import parse_fps
+from studio.core.errors import StudioError, UserInputError
+
+
+def _size(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _fps(text: str) -> Fraction:
+    try:
+        return parse_fps(text)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise argparse.ArgumentTypeError(f"expected a frame rate such as 30, 25 or 29.97 ({exc})"
+                                         ) from None
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; silent elsewhere (logs, CI)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._started = time.perf_counter()
+        self._last_draw = 0.0
+
+    def __call__(self, p: object) -> None:
+        from studio.engine.render import RenderProgress
+
+        assert isinstance(p, RenderProgress)
+        now = time.perf_counter()
+        done = p.frames_done and p.seconds_done >= p.seconds_estimated
+        if not self._tty or (now - self._last_draw < 0.1 and not done):
+            return
+        self._last_draw = now
+        fraction = min(1.0, p.seconds_done / max(p.seconds_estimated, 1e-6))
+        width = 28
+        filled = round(fraction * width)
+        speed = p.seconds_done / max(now - self._started, 1e-6)
+        self._stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction * 100:5.1f}%  "
+            f"{p.seconds_done:6.1f}s of ~{p.seconds_estimated:.0f}s  "
+            f"sentence {p.sentences_done}/{p.sentences_total}  {speed:4.1f}x real time ")
+        self._stream.flush()
+
+    def finish(self) -> None:
+        if self._tty:
+            self._stream.write("\n")
+
+
+def _render(show_path: Path, out: Path, size: tuple[int, int], fps: Fraction,
+            preset: str) -> int:
+    from studio.engine.render import RenderSettings, render_show
+    from studio.show.loader import load_show
+
+    show = load_show(show_path)
+    if out.suffix.lower() != ".mp4":
+        raise UserInputError(f"--out {out}: the output must be an .mp4 file")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    bar = ProgressBar(sys.stderr)
+    try:
+        result = render_show(show, out, RenderSettings(size[0], size[1], fps, preset=preset),
+                             progress=bar)
+    finally:
+        bar.finish()
+    print(f"Rendered {result.video_path} ({result.duration_s:.1f} s, {result.frames} frames, "
+          f"{result.duration_s / max(result.wall_s, 1e-6):.1f}x real time, voice on "
+          f"{result.execution_provider})")
+    print(f"Timeline {result.timeline_path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="studio", description="LiveHost Studio: AI digital hosts for live commerce.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
+    sub = parser.add_subparsers(dest="command")
+
+    render = sub.add_parser("render", help="render a show file to an MP4")
+    render.add_argument("show", type=Path, help="the show file (.toml)")
+    render.add_argument("--out", type=Path, required=True, help="the MP4 to write")
+    render.add_argument("--size", type=_size, default=(1280, 720), help="WIDTHxHEIGHT (1280x720)")
+    render.add_argument("--fps", type=_fps, default=Fraction(30), help="frame rate (30)")
+    render.add_argument("--preset", default="veryfast",
+                        choices=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"],
+                        help="x264 speed/size trade-off (veryfast)")
+
+    demo = sub.add_parser("demo", help="render the bundled demo show and say where it is")
+    demo.add_argument("--out", type=Path, default=None, help="the MP4 to write (out/demo.mp4)")
+    demo.add_argument("--size", type=_size, default=(1280, 720))
+    demo.add_argument("--fps", type=_fps, default=Fraction(30))
+
+    check = sub.add_parser("check", help="validate a show file and list every problem")
+    check.add_argument("show", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("studio.accel").setLevel(logging.INFO)
+        logging.getLogger("studio.accel").addHandler(logging.NullHandler())
+    try:
+        if args.command == "render":
+            return _render(args.show, args.out, args.size, args.fps, args.preset)
+        if args.command == "demo":
+            from studio.paths import default_output_dir, demo_show_path
+
+            out = args.out or default_output_dir() / "demo.mp4"
+            return _render(demo_show_path(), out, args.size, args.fps, "veryfast")
+        if args.command == "check":
+            from studio.show.loader import load_show
+
+            show = load_show(args.show)
+            print(f"{args.show}: OK — {len(show.products)} products, "
+                  f"voice {show.host.voice}, background {show.stage.background}")
+            return 0
+        parser.print_help()
+        return 0
+    except StudioError as exc:
+        print(f"studio: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("studio: interrupted; no output file was left behind", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"studio: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Turns the program state at a frame into a picture: face motion, product card, composition."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from studio.compose.card import render_product_card
+from studio.compose.compositor import Compositor
+from studio.core.clock import MediaClock
+from studio.face.motion import FaceMotion
+from studio.face.params import FaceParams
+from studio.program.timeline import ProductSegment
+from studio.show.model import Show
+
+_LOG = logging.getLogger("studio.engine")
+
+CARD_FADE_IN_S = 0.35
+CARD_FADE_OUT_S = 0.25
+CARD_SLIDE_PX_AT_720 = 48
+
+
+@dataclass(frozen=True, slots=True)
+class FrameState:
+    """What is on screen in one frame; the timeline file and tests read the same facts."""
+
+    index: int
+    start_samples: int
+    face: FaceParams
+    product_id: str | None
+    card_alpha: float
+
+
+class FrameRenderer:
+    """Renders frames of a show in order; one per call, on the thread that created it."""
+
+    def __init__(self, show: Show, width_px: int, height_px: int, clock: MediaClock,
+                 face: FaceMotion, *, draw_host: bool = True) -> None:
+        self.show = show
+        self.clock = clock
+        self.face = face
+        self.compositor = Compositor(width_px, height_px, show.stage, show.host.look,
+                                     base_dir=show.base_dir, draw_host=draw_host)
+        self._cards: dict[str, npt.NDArray[np.uint8]] = {}
+        self._slide_px = round(CARD_SLIDE_PX_AT_720 * height_px / 720)
+
+    def card_image(self, product_id: str) -> npt.NDArray[np.uint8]:
+        card = self._cards.get(product_id)
+        if card is None:
+            product = self.show.product(product_id)
+            _, _, w, h = self.compositor.layout.card_rect_px
+            card = render_product_card(product, self.show.product_image_path(product),
+                                       self.show.stage.accent_color, w, h)
+            self._cards[product_id] = card
+        return card
+
+    def state_at(self, index: int, segment: ProductSegment | None) -> FrameState:
+        start = self.clock.frame_start_sample(index)
+        face = self.face.params_at_frame(index)
+        product_id = segment.product_id if segment is not None else None
+        alpha = 0.0
+        if segment is not None and product_id is not None:
+            rate = self.clock.sample_rate_hz
+            since_s = (start - segment.start_samples) / rate
+            alpha = min(1.0, max(0.0, since_s / CARD_FADE_IN_S))
+            if segment.end_samples > segment.start_samples:
+                until_s = (segment.end_samples - start) / rate
+                alpha = min(alpha, max(0.0, until_s / CARD_FADE_OUT_S))
+        return FrameState(index, start, face, product_id, alpha)
+
+    def draw(self, state: FrameState) -> None:
+        if state.product_id is not None:
+            self.compositor.set_card(state.product_id, self.card_image(state.product_id))
+        else:
+            self.compositor.set_card(None, None)
+        ease = 1.0 - (1.0 - state.card_alpha) ** 3
+        self.compositor.compose(state.face, card_alpha=ease,
+                                card_offset_px=round((1.0 - ease) * self._slide_px))
+
+    def close(self) -> None:
+        self.compositor.close()

@@ -1,0 +1,171 @@
+"""Offline render: a show file becomes an MP4 plus its timeline JSON, faster than real time."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+
+from studio import __version__
+from studio.core.clock import MediaClock
+from studio.core.errors import StudioError, UserInputError
+from studio.engine.frames import FrameRenderer
+from studio.face.motion import FaceMotion
+from studio.outputs.mp4 import Mp4Writer, aigc_metadata
+from studio.program.rundown import plan_show
+from studio.program.scheduler import Pacing, SpeechScheduler
+from studio.show.model import Show
+from studio.voice.piper_tts import PiperTTS
+from studio.voice.types import TTSEngine
+
+_LOG = logging.getLogger("studio.engine")
+
+PRODUCER = f"LiveHost Studio {__version__}"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderSettings:
+    width_px: int = 1280
+    height_px: int = 720
+    fps: Fraction = Fraction(30)
+    crf: int = 20
+    preset: str = "veryfast"
+
+    def validate(self) -> None:
+        if not (160 <= self.width_px <= 7680 and 160 <= self.height_px <= 4320):
+            raise UserInputError(f"--size {self.width_px}x{self.height_px} is out of range; "
+                                 "use between 160x160 and 7680x4320, e.g. --size 1920x1080")
+        if self.width_px % 2 or self.height_px % 2:
+            raise UserInputError(f"--size {self.width_px}x{self.height_px}: H.264 needs even "
+                                 "width and height, e.g. --size 1280x720")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderProgress:
+    sentences_done: int
+    sentences_total: int
+    frames_done: int
+    seconds_done: float
+    seconds_estimated: float
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    video_path: Path
+    timeline_path: Path
+    duration_s: float
+    frames: int
+    wall_s: float
+    produce_id: str
+    execution_provider: str
+
+
+def timeline_path_for(video_path: Path) -> Path:
+    return video_path.with_name(video_path.stem + ".timeline.json")
+
+
+def show_seed(show: Show) -> int:
+    return int.from_bytes(hashlib.sha256(show.show.title.encode()).digest()[:4], "little")
+
+
+def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSettings(),
+                progress: Callable[[RenderProgress], None] | None = None,
+                tts: TTSEngine | None = None) -> RenderResult:
+    """Render the whole show. Writes to temporary names and renames at the end, so a failed
+    or interrupted render leaves no partial MP4 or timeline behind."""
+    settings.validate()
+    out_path = out_path.resolve()
+    if not out_path.parent.is_dir():
+        raise UserInputError(f"output folder {out_path.parent} does not exist; create it first")
+    started = time.perf_counter()
+    clock = MediaClock(settings.fps)
+    voice = tts or PiperTTS(show.host.voice, base_dir=show.base_dir,
+                            speaking_rate=show.host.speaking_rate, language=show.show.language)
+    face = FaceMotion(clock, seed=show_seed(show))
+    lines = plan_show(show)
+    names = {p.id: p.name for p in show.products}
+    pacing = Pacing(between_sentences_s=show.show.pause_between_sentences_s,
+                    between_paragraphs_s=show.show.pause_between_sentences_s * 1.8,
+                    between_products_s=show.show.pause_between_products_s)
+    scheduler = SpeechScheduler(
+        voice, clock, lines, names, show.show.title, pacing,
+        on_sentence=lambda ts, audio: face.add_speech(ts.phonemes, audio, ts.start_samples))
+    chars_total = sum(len(line.text) for line in lines) or 1
+    produce_id = str(uuid.uuid4())
+    tmp_video = out_path.with_name(f".{out_path.name}.{os.getpid()}.part")
+    timeline_path = timeline_path_for(out_path)
+    tmp_timeline = timeline_path.with_name(f".{timeline_path.name}.{os.getpid()}.part")
+    renderer = FrameRenderer(show, settings.width_px, settings.height_px, clock, face)
+    writer: Mp4Writer | None = None
+    try:
+        # Pre-render every card now: a bad product image fails before any encoding starts.
+        for product in show.products:
+            renderer.card_image(product.id)
+        writer = Mp4Writer(tmp_video, settings.width_px, settings.height_px, settings.fps,
+                           metadata=aigc_metadata(produce_id, PRODUCER), crf=settings.crf,
+                           preset=settings.preset)
+        lookahead = clock.s_to_samples(0.5)
+        index = 0
+        total_frames: int | None = None
+        chars_done = 0
+        while total_frames is None or index < total_frames:
+            start = clock.frame_start_sample(index)
+            end = clock.frame_start_sample(index + 1)
+            before = scheduler.sentences_done
+            scheduler.ensure_until(end + lookahead)
+            if scheduler.sentences_done != before:
+                chars_done = sum(len(s.line.text) for seg in scheduler.timeline.segments
+                                 for s in seg.sentences)
+            if total_frames is None and scheduler.finished:
+                scheduler.finish()
+                total_frames = scheduler.timeline.total_frames
+            segment = scheduler.timeline.segment_at(start)
+            renderer.draw(renderer.state_at(index, segment))
+            _write_frame(writer, renderer, index)
+            writer.write_audio(scheduler.audio_between(start, end))
+            index += 1
+            if progress is not None and index % 15 == 0:
+                done_s = clock.samples_to_s(end)
+                speech_s = clock.samples_to_s(scheduler.end_of_speech_samples)
+                estimate = max(done_s, speech_s * chars_total / max(1, chars_done))
+                progress(RenderProgress(scheduler.sentences_done, len(lines), index, done_s,
+                                        estimate))
+        writer.pad_audio_to(clock.frame_start_sample(index))
+        writer.close()
+        scheduler.timeline.write(tmp_timeline, produce_id)
+        os.replace(tmp_video, out_path)
+        os.replace(tmp_timeline, timeline_path)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        tmp_video.unlink(missing_ok=True)
+        tmp_timeline.unlink(missing_ok=True)
+        raise
+    finally:
+        renderer.close()
+    total = scheduler.timeline.total_samples
+    if progress is not None:
+        progress(RenderProgress(len(lines), len(lines), index, clock.samples_to_s(total),
+                                clock.samples_to_s(total)))
+    return RenderResult(out_path, timeline_path, clock.samples_to_s(total), index,
+                        time.perf_counter() - started, produce_id,
+                        getattr(voice, "execution_provider", "CPU"))
+
+
+def _write_frame(writer: Mp4Writer, renderer: FrameRenderer, index: int) -> None:
+    yuv = renderer.compositor.read_yuv420p()
+    if yuv is not None:
+        writer.write_yuv420p(index, yuv)
+    else:
+        writer.write_video(index, renderer.compositor.read_rgba())
+
+
+__all__ = ["RenderProgress", "RenderResult", "RenderSettings", "StudioError",
+           "render_show", "timeline_path_for"]

@@ -1,0 +1,46 @@
+"""Shared fixtures: show files written into tmp folders, the real Piper voice loaded once."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+MINIMAL_SHOW = """
+[show]
+title = "Test Show"
+language = "en"
+
+[host]
+voice = "en_US-joe-medium"
+
+[[products]]
+id = "mug"
+name = "Coffee Mug"
+price = 39.9
+currency = "CNY"
+script = "This mug costs ¥39.9 today."
+"""
+
+
+@pytest.fixture
+def write_show(tmp_path: Path) -> Callable[[str], Path]:
+    def write(text: str, name: str = "show.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def piper_voice():  # type: ignore[no-untyped-def]
+    from studio.voice.piper_tts import PiperTTS
+
+    return PiperTTS("en_US-joe-medium")
