@@ -87,6 +87,17 @@ def speech_audio(phonemes: list[PhonemeSpan], rng: np.random.Generator,
     return (env * rng.standard_normal(env.shape[0])).astype(np.float32)
 
 
+def frame_rms(clock: MediaClock, audio: np.ndarray, start: int, n_frames: int) -> np.ndarray:
+    """Audio RMS over each frame's samples, on the same clock (0 outside the audio)."""
+    out = np.zeros(n_frames)
+    for i in range(n_frames):
+        a = max(clock.frame_start_sample(i) - start, 0)
+        b = max(clock.frame_start_sample(i + 1) - start, 0)
+        seg = audio[a:b].astype(np.float64)
+        out[i] = float(np.sqrt(np.mean(seg**2))) if seg.size else 0.0
+    return out
+
+
 def render(motion: FaceMotion, n_frames: int, first: int = 0) -> list[FaceParams]:
     return [motion.params_at_frame(i) for i in range(first, first + n_frames)]
 
@@ -209,23 +220,16 @@ def test_short_bilabial_closes_a_whole_frame() -> None:
 
 def test_rounded_vowels_pucker_and_open_vowels_open_the_jaw(show) -> None:
     _, sentences, frames = show
-    pucker, jaw = col(frames, "jaw_open"), col(frames, "jaw_open")
     pucker = col(frames, "lip_pucker")
-    n_round = n_open = 0
+    n_round = 0
     for ph in sentences:
-        for k, p in enumerate(ph):
-            if p.end_samples - p.start_samples < s2n(0.08):
-                continue
-            idx = list(frames_touching(FPS30, p.start_samples, p.end_samples))
-            if p.phoneme in ROUNDED_VOWELS:
+        for p in ph:
+            if p.phoneme in ROUNDED_VOWELS and p.end_samples - p.start_samples >= s2n(0.08):
+                idx = list(frames_touching(FPS30, p.start_samples, p.end_samples))
                 assert pucker[idx].max() > 0.5, (p, pucker[idx])
                 n_round += 1
-            near = {q.phoneme for q in ph[max(k - 2, 0): k + 3]}
-            if p.phoneme in OPEN_VOWELS and not near & {"p", "b", "m"}:
-                # Loudness modulates the jaw; compare against the audio-free render instead.
-                n_open += 1
-    assert n_round >= 5 and n_open >= 3
-    # Audio-free: open vowels reach jaw > 0.5, with a consonant context.
+    assert n_round >= 5
+    # Without audio (loudness would scale the jaw), in a consonant context.
     motion = FaceMotion(FPS30)
     items = [("^", 0.1)]
     for v in ["a", "ɑ", "æ", "ʌ", "u", "o", "ɔ"]:
@@ -273,13 +277,7 @@ def test_jaw_follows_audio_envelope_within_one_frame() -> None:
     motion.add_speech(ph, audio, ph[0].start_samples)
     n = FPS30.frame_at_sample(end)
     jaw = col(render(motion, n), "jaw_open")
-    # Audio RMS per frame on the same clock.
-    rms = np.zeros(n)
-    for i in range(n):
-        a = FPS30.frame_start_sample(i) - ph[0].start_samples
-        b = FPS30.frame_start_sample(i + 1) - ph[0].start_samples
-        seg = audio[max(a, 0): max(b, 0)]
-        rms[i] = float(np.sqrt(np.mean(seg.astype(np.float64) ** 2))) if seg.size else 0.0
+    rms = frame_rms(FPS30, audio, ph[0].start_samples, n)
     x, y = jaw - jaw.mean(), rms - rms.mean()
     lags = range(-5, 6)
     corr = [float(np.dot(x[max(k, 0): n + min(k, 0)], y[max(-k, 0): n - max(k, 0)])) for k in lags]
@@ -293,6 +291,35 @@ def test_jaw_follows_audio_envelope_within_one_frame() -> None:
             idx = list(frames_touching(FPS30, p.start_samples, p.end_samples))
             peaks[loudness[i]].append(jaw[idx].max())
     assert np.mean(peaks[0.4]) > 2 * np.mean(peaks[0.04])
+
+
+def test_late_phoneme_alignment_is_corrected_by_the_audio() -> None:
+    """TTS duration alignments can sit tens of ms off the sound; with audio the jaw follows it."""
+    clock = MediaClock(Fraction(60), RATE)
+    rng = np.random.default_rng(9)
+    items: list[tuple[str, float]] = [("^", 0.2)]
+    for _ in range(30):
+        items += [(str(rng.choice(["t", "k", "s"])), float(rng.uniform(0.04, 0.08))),
+                  (str(rng.choice(["a", "æ", "ʌ", "ə"])), float(rng.uniform(0.06, 0.2)))]
+    ph, end = spans([*items, (".", 0.3)], s2n(0.5))
+    audio = speech_audio(ph, rng)
+    late = [p.shifted(s2n(0.045)) for p in ph]  # spans 45 ms after the sound
+    n = clock.frame_at_sample(end)
+
+    def lag_frames(motion: FaceMotion) -> int:
+        jaw = np.array([motion.params_at_frame(i).jaw_open for i in range(n)])
+        rms = frame_rms(clock, audio, ph[0].start_samples, n)
+        x, y = jaw - jaw.mean(), rms - rms.mean()
+        corr = [float(np.dot(x[max(k, 0): n + min(k, 0)], y[max(-k, 0): n - max(k, 0)]))
+                for k in range(-6, 7)]
+        return int(np.argmax(corr)) - 6
+
+    without_audio = FaceMotion(clock)
+    without_audio.add_speech(late)
+    assert lag_frames(without_audio) >= 2  # the misalignment is visible at 60 fps...
+    with_audio = FaceMotion(clock)
+    with_audio.add_speech(late, audio, ph[0].start_samples)
+    assert abs(lag_frames(with_audio)) <= 1  # ...and the audio pulls the mouth back in sync
 
 
 def test_bilabial_closure_wins_over_loud_audio() -> None:

@@ -36,7 +36,8 @@ def mix(a: Color, b: Color, t: float) -> Color:
 
 def smoothstep(e0: float, e1: float, x: F32 | float) -> F32:
     t = np.clip((np.asarray(x, dtype=np.float32) - e0) / (e1 - e0), 0.0, 1.0)
-    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+    out: F32 = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+    return out
 
 
 def spline(points: list[tuple[float, float]], closed: bool = True, per_seg: int = 12) -> F64:
@@ -116,11 +117,13 @@ class Layer:
         return np.clip(0.5 - d_u / edge, 0.0, 1.0).astype(np.float32)
 
     def blur(self, mask: F32, sigma_u: float) -> F32:
-        return ndimage.gaussian_filter(mask, sigma_u * self.scale_px).astype(np.float32)
+        out: F32 = ndimage.gaussian_filter(mask, sigma_u * self.scale_px).astype(np.float32)
+        return out
 
     def shift(self, mask: F32, dx_u: float, dy_u: float) -> F32:
-        return ndimage.shift(mask, (dy_u * self.scale_px, dx_u * self.scale_px), order=1,
-                             mode="constant", cval=0.0).astype(np.float32)
+        out: F32 = ndimage.shift(mask, (dy_u * self.scale_px, dx_u * self.scale_px), order=1,
+                                 mode="constant", cval=0.0).astype(np.float32)
+        return out
 
     # --- painting ------------------------------------------------------------------------
     def paint(self, cov: F32, color: Color | F32, alpha: float | F32 = 1.0) -> None:
@@ -128,7 +131,7 @@ class Layer:
         a = (cov * alpha).astype(np.float32)
         col = np.asarray(color, dtype=np.float32)
         self.rgb *= (1.0 - a)[..., None]
-        self.rgb += col * a[..., None] if col.ndim == 1 else col * a[..., None]
+        self.rgb += col * a[..., None]
         self.a = a + self.a * (1.0 - a)
 
     def tint(self, cov: F32, color: Color, alpha: float | F32 = 1.0) -> None:
@@ -143,8 +146,17 @@ class Layer:
         f = np.asarray(factor, dtype=np.float32)
         self.rgb = self.rgb * (1.0 - a + a * f)
 
+    def erase_inside(self, mask: F32, margin_u: float) -> None:
+        """Clear texels deep inside ``mask`` (covered by a layer drawn on top): they would cost
+        fill rate every frame and never show. ``margin_u`` allows for parallax between layers."""
+        depth_px = ndimage.distance_transform_edt(mask > 0.5)
+        keep = (depth_px <= margin_u * self.scale_px).astype(np.float32)
+        self.rgb *= keep[..., None]
+        self.a *= keep
+
     def rgba_u8(self) -> npt.NDArray[np.uint8]:
         out = np.empty((self.h_px, self.w_px, 4), dtype=np.float32)
         out[..., :3] = np.minimum(self.rgb, self.a[..., None])
         out[..., 3] = self.a
-        return np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        rgba: npt.NDArray[np.uint8] = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return rgba

@@ -32,8 +32,13 @@ MAX_HEAD_RAD = 0.45  # clamp so the mesh never folds over itself
 
 
 def _grid(box: Box, uv_box: Box, nx: int, ny: int, side: float = 0.0,
-          uv_is_local: bool = False) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint32]]:
-    """A (nx+1)x(ny+1) vertex grid over ``box``; uv maps ``uv_box`` to 0..1 (or local units)."""
+          uv_is_local: bool = False, keep: npt.NDArray[np.bool_] | None = None,
+          ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint32]]:
+    """A (nx+1)x(ny+1) vertex grid over ``box``; uv maps ``uv_box`` to 0..1 (or local units).
+
+    ``keep`` (ny, nx) drops cells with nothing in them: llvmpipe pays per fragment and per
+    triangle, so empty texture regions must not be rasterised at all.
+    """
     x0, y0, x1, y1 = box
     xs = np.linspace(x0, x1, nx + 1, dtype=np.float32)
     ys = np.linspace(y0, y1, ny + 1, dtype=np.float32)
@@ -48,9 +53,33 @@ def _grid(box: Box, uv_box: Box, nx: int, ny: int, side: float = 0.0,
     verts[:, 2], verts[:, 3] = uu.ravel(), vv.ravel()
     verts[:, 4] = side
     i = np.arange(ny)[:, None] * (nx + 1) + np.arange(nx)[None, :]
+    if keep is not None:
+        i = i[keep]
     i = i.ravel()
     quads = np.stack([i, i + 1, i + nx + 1, i + 1, i + nx + 2, i + nx + 1], axis=1)
     return verts, quads.ravel().astype(np.uint32)
+
+
+def _occupied(alpha: npt.NDArray[np.uint8], layer_box: Box, box: Box, nx: int, ny: int,
+              ) -> npt.NDArray[np.bool_]:
+    """Which cells of an nx x ny grid over ``box`` hold any visible texel (with a margin)."""
+    lx0, ly0, lx1, ly1 = layer_box
+    h, w = alpha.shape
+    keep = np.zeros((ny, nx), dtype=bool)
+    xs = np.linspace(box[0], box[2], nx + 1)
+    ys = np.linspace(box[1], box[3], ny + 1)
+    cols = np.clip(((xs - lx0) / (lx1 - lx0) * w).astype(int), 0, w)
+    rows = np.clip(((ys - ly0) / (ly1 - ly0) * h).astype(int), 0, h)
+    for r in range(ny):
+        r0, r1 = max(rows[r] - 2, 0), min(rows[r + 1] + 2, h)
+        band = alpha[r0:r1]
+        if band.size == 0:
+            continue
+        colmax = band.max(axis=0)
+        for c in range(nx):
+            c0, c1 = max(cols[c] - 2, 0), min(cols[c + 1] + 2, w)
+            keep[r, c] = c1 > c0 and bool(colmax[c0:c1].max() > 0)
+    return keep
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +93,28 @@ class _MouthShape:
     jaw_drop_u: float
 
 
+def _unit(v: float) -> float:
+    return min(max(float(v), 0.0), 1.0)
+
+
+def _head(v: float) -> float:
+    return max(-MAX_HEAD_RAD, min(MAX_HEAD_RAD, float(v)))
+
+
 def mouth_shape(fp: FaceParams) -> _MouthShape:
     """Map visemes to lip geometry: press seals, pucker narrows/rounds, stretch/smile widen."""
-    c = lambda v: min(max(float(v), 0.0), 1.0)  # noqa: E731
+    c = _unit
     jaw, pk, press = c(fp.jaw_open), c(fp.lip_pucker), c(fp.lip_press)
     st, sm, tongue = c(fp.lip_stretch), c(fp.smile), c(fp.tongue_up)
     o = max(0.0, jaw * (1.0 - press) - 0.08 * press)
     w = 0.037 * (1 + 0.3 * st + 0.22 * sm) * (1 - 0.42 * pk) * (1 + 0.06 * press) * (1 - 0.1 * o)
     wi = w * (0.9 - 0.12 * pk)
-    h = 0.042 * o * (1 - 0.2 * st)
+    h = 0.056 * o * (1 - 0.2 * st)
     h_up, h_lo = h * 0.36, h * 0.64
     ex = max(0.28, 0.62 - 0.15 * pk - 0.3 * st * (1 - pk) - 0.1 * sm)
     tu = 0.0082 * (1 + 0.55 * pk) * (1 - 0.55 * press) * (1 - 0.2 * st)
     tl = 0.0105 * (1 + 0.45 * pk) * (1 - 0.5 * press) * (1 - 0.2 * st)
-    teeth = min(0.0095, h_up + h_lo * 0.55) * (1 - 0.5 * pk)
+    teeth = min(0.0105, h_up + h_lo * 0.5) * (1 - 0.5 * pk)
     tongue_r = max(0.0035, 0.34 * h)
     tongue_y = h_lo + tongue_r * 0.35 - tongue * h * 0.75
     seam = 0.85 * (1.0 - min(o / 0.05, 1.0))
@@ -90,7 +127,8 @@ class _Mesh:
     """A gloo program bound to one grid mesh (and a texture for painted layers)."""
 
     def __init__(self, frag: str, verts: npt.NDArray[np.float32],
-                 idx: npt.NDArray[np.uint32], tex: npt.NDArray[np.uint8] | None) -> None:
+                 idx: npt.NDArray[np.uint32], tex: npt.NDArray[np.uint8] | None,
+                 interpolation: str = "linear") -> None:
         from vispy import gloo
 
         self.program: Any = gloo.Program(shaders.VERTEX, frag)
@@ -102,7 +140,8 @@ class _Mesh:
         self.texture: Any = None
         self._uniforms: dict[str, Any] = {}
         if tex is not None:
-            self.texture = gloo.Texture2D(tex, interpolation="linear", wrapping="clamp_to_edge")
+            self.texture = gloo.Texture2D(tex, interpolation=interpolation,
+                                          wrapping="clamp_to_edge")
             self.program["u_tex"] = self.texture
 
     def set(self, name: str, value: Any) -> None:
@@ -140,8 +179,8 @@ class AvatarRenderer:
             self._size = size
         place = rig.Placement.for_rect(rect_px)
         mouth = mouth_shape(params)
-        lim = lambda v: max(-MAX_HEAD_RAD, min(MAX_HEAD_RAD, float(v)))  # noqa: E731
-        pose = (lim(params.head_yaw_rad), lim(params.head_pitch_rad), lim(params.head_roll_rad))
+        pose = (_head(params.head_yaw_rad), _head(params.head_pitch_rad),
+                _head(params.head_roll_rad))
         breath_u = 0.007 * min(max(float(params.breath), 0.0), 1.0)
         aa_u = 1.0 / place.scale_px
         common = {
@@ -209,13 +248,17 @@ class AvatarRenderer:
         face = paint_face(style, pal, s)
         front = paint_front_hair(style, pal, s)
 
-        def textured(layer: Layer, nx: int, ny: int, clip: Box | None = None) -> _Mesh:
-            box = layer.box_u
-            if clip is not None:
-                box = (max(box[0], clip[0]), max(box[1], clip[1]),
-                       min(box[2], clip[2]), min(box[3], clip[3]))
-            verts, idx = _grid(box, layer.box_u, nx, ny)
-            return _Mesh(shaders.TEXTURED, verts, idx, layer.rgba_u8())
+        def textured(layer: Layer, cell_u: float, interpolation: str = "linear") -> _Mesh:
+            """Mesh over the layer, clipped to the rect, with empty cells dropped."""
+            lb = layer.box_u
+            box = (max(lb[0], bounds[0]), max(lb[1], bounds[1]),
+                   min(lb[2], bounds[2]), min(lb[3], bounds[3]))
+            nx = max(1, round((box[2] - box[0]) / cell_u))
+            ny = max(1, round((box[3] - box[1]) / cell_u))
+            rgba = layer.rgba_u8()
+            keep = _occupied(rgba[..., 3], lb, box, nx, ny)
+            verts, idx = _grid(box, lb, nx, ny, keep=keep)
+            return _Mesh(shaders.TEXTURED, verts, idx, rgba, interpolation)
 
         bounds = (-rig.HALF_WIDTH_U, 0.0, rig.HALF_WIDTH_U, place.bottom_u)
         ex0, ey0, ex1, ey1 = rig.EYE_QUAD_U
@@ -232,11 +275,11 @@ class AvatarRenderer:
         mv, mi = _grid((mx + mx0, my + my0, mx + mx1, my + my1), (mx, my, 0.0, 0.0), 3, 3,
                        uv_is_local=True)
         self._layers = [
-            ("back", textured(back, 8, 12, bounds)),
-            ("body", textured(body, 1, 6, bounds)),
-            ("face", textured(face, 14, 16, bounds)),
+            ("back", textured(back, 0.06)),
+            ("body", textured(body, 0.08, "nearest")),
+            ("face", textured(face, 0.032)),
             ("mouth", _Mesh(shaders.MOUTH, mv, mi, None)),
-            ("front", textured(front, 10, 14, bounds)),
+            ("front", textured(front, 0.05)),
             ("eyes", _Mesh(shaders.EYES, ev, ei, None)),
         ]
         fixed = {

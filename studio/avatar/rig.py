@@ -25,14 +25,14 @@ EYE_X_U = 0.064
 MOUTH_U = (0.0, 0.398)
 CHIN_Y_U = 0.452
 ROLL_PIVOT_U = (0.0, 0.50)        # the head rolls about the top of the neck
-JAW_DROP_U = 0.024                # how far the chin drops at jaw_open = 1
+JAW_DROP_U = 0.03                # how far the chin drops at jaw_open = 1
 JAW_RAMP_U = (0.405, 0.445)       # y range over which the jaw drop ramps in
 
 # Local quads of the dynamic features (design units around the feature centre).
 EYE_QUAD_U = (-0.052, -0.082, 0.064, 0.032)    # x0, y0, x1, y1 (x mirrored: + = outer)
-MOUTH_QUAD_U = (-0.078, -0.036, 0.078, 0.078)
+MOUTH_QUAD_U = (-0.078, -0.04, 0.078, 0.085)
 # Region the tests measure the mouth in (neutral pose), relative to MOUTH_U.
-MOUTH_MEASURE_U = (-0.07, -0.03, 0.07, 0.06)
+MOUTH_MEASURE_U = (-0.07, -0.03, 0.07, 0.047)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ def mouth_rect_px(rect_px: tuple[int, int, int, int]) -> tuple[int, int, int, in
     x0, y0, x1, y1 = MOUTH_MEASURE_U
     left, top = pl.to_px(MOUTH_U[0] + x0, MOUTH_U[1] + y0)
     right, bottom = pl.to_px(MOUTH_U[0] + x1, MOUTH_U[1] + y1)
-    return int(round(left)), int(round(top)), int(round(right - left)), int(round(bottom - top))
+    return round(left), round(top), round(right - left), round(bottom - top)
 
 
 def eye_rect_px(rect_px: tuple[int, int, int, int], side: int) -> tuple[int, int, int, int]:
@@ -70,4 +70,4 @@ def eye_rect_px(rect_px: tuple[int, int, int, int], side: int) -> tuple[int, int
     cx = side * EYE_X_U
     left, top = pl.to_px(cx - 0.042, EYE_Y_U - 0.032)
     right, bottom = pl.to_px(cx + 0.042, EYE_Y_U + 0.026)
-    return int(round(left)), int(round(top)), int(round(right - left)), int(round(bottom - top))
+    return round(left), round(top), round(right - left), round(bottom - top)

@@ -85,19 +85,20 @@ def hair_shapes(style: str) -> HairShapes:
                         (0.166, 0.37), (0.1, 0.40), (0.0, 0.40)])]
         front = [[(-0.168, 0.31), (-0.19, 0.2), (-0.168, 0.1), (-0.1, 0.045), (0.0, 0.03),
                   (0.1, 0.042), (0.168, 0.095), (0.192, 0.19), (0.178, 0.31), (0.154, 0.25),
-                  (0.142, 0.19), (0.122, 0.205), (0.095, 0.16), (0.066, 0.198), (0.035, 0.15),
-                  (0.004, 0.188), (-0.028, 0.142), (-0.06, 0.178), (-0.092, 0.14),
-                  (-0.118, 0.182), (-0.14, 0.17), (-0.153, 0.235)]]
+                  (0.142, 0.19), (0.122, 0.2), (0.095, 0.17), (0.066, 0.198), (0.035, 0.163),
+                  (0.004, 0.19), (-0.028, 0.158), (-0.06, 0.18), (-0.092, 0.155),
+                  (-0.118, 0.182), (-0.14, 0.178), (-0.153, 0.235)]]
         return HairShapes(back, front, [], None)
     # bob (default)
     back = [mirror([(0.0, 0.03), (0.10, 0.048), (0.165, 0.11), (0.195, 0.22), (0.202, 0.33),
                     (0.207, 0.43), (0.192, 0.49), (0.15, 0.505), (0.08, 0.495)])]
     front = [[(-0.166, 0.492), (-0.192, 0.40), (-0.197, 0.28), (-0.186, 0.17), (-0.142, 0.085),
               (-0.07, 0.043), (0.0, 0.035), (0.08, 0.048), (0.145, 0.094), (0.186, 0.17),
-              (0.197, 0.28), (0.193, 0.40), (0.17, 0.492), (0.146, 0.43), (0.139, 0.33),
-              (0.136, 0.25), (0.121, 0.238), (0.102, 0.19), (0.078, 0.248), (0.052, 0.183),
-              (0.022, 0.252), (-0.004, 0.172), (-0.038, 0.238), (-0.058, 0.15), (-0.084, 0.218),
-              (-0.108, 0.17), (-0.128, 0.238), (-0.139, 0.31), (-0.141, 0.41)]]
+              (0.197, 0.28), (0.193, 0.40), (0.17, 0.492), (0.148, 0.44), (0.134, 0.37),
+              (0.128, 0.3), (0.124, 0.25), (0.114, 0.236), (0.1, 0.207), (0.076, 0.24),
+              (0.05, 0.203),
+              (0.02, 0.244), (-0.012, 0.192), (-0.05, 0.23), (-0.074, 0.19), (-0.1, 0.226),
+              (-0.12, 0.222), (-0.127, 0.29), (-0.135, 0.36), (-0.148, 0.43)]]
     return HairShapes(back, front, [], None)
 
 
@@ -123,7 +124,7 @@ def _shade_hair(layer: Layer, mask: F32, pal: Palette, dark: float) -> None:
     crown = (0.0, 0.02)
     grad = (1.12 - 0.38 * smoothstep(0.05, 0.75, Y)) * dark
     base = np.asarray(pal.hair, dtype=np.float32)
-    col = np.clip(base[None, None, :] * grad[..., None] + 0.015, 0.0, 1.0)
+    col = np.clip(base[None, None, :] * grad[..., None] + 0.015, 0.0, 1.0).astype(np.float32)
     layer.paint(mask, col)
     ang = np.arctan2(X - crown[0], Y - crown[1])
     stripes = 0.5 + 0.5 * np.sin(ang * 90.0 + 2.5 * np.sin(ang * 11.0))
@@ -131,11 +132,11 @@ def _shade_hair(layer: Layer, mask: F32, pal: Palette, dark: float) -> None:
     rim = 1.0 - layer.blur(mask, 0.012)
     layer.multiply(mask * np.clip(rim * 2.0, 0.0, 1.0), (0.6, 0.6, 0.65), 0.7)
     r = np.hypot(X - crown[0], (Y - crown[1]) * 1.05)
-    wav = 0.006 * np.sin(ang * 46.0)
-    ring = smoothstep(0.085, 0.098, r + wav) * (1.0 - smoothstep(0.104, 0.122, r - wav))
-    ring *= 1.0 - smoothstep(0.12, 0.2, Y)
-    hi = mix(pal.hair, WHITE, 0.45)
-    layer.tint(mask * ring, hi, 0.55 * dark)
+    wav = 0.003 * np.sin(ang * 38.0) + 0.002 * np.sin(ang * 91.0)
+    ring = smoothstep(0.088, 0.1, r + wav) * (1.0 - smoothstep(0.104, 0.118, r - wav))
+    ring *= (1.0 - smoothstep(0.1, 0.17, Y)) * (1.0 - smoothstep(0.6, 1.3, np.abs(ang)))
+    hi = mix(pal.hair, WHITE, 0.4)
+    layer.tint(mask * ring, hi, 0.4 * dark)
 
 
 def paint_back_hair(style: str, pal: Palette, scale_px: float) -> Layer:
@@ -148,6 +149,7 @@ def paint_back_hair(style: str, pal: Palette, scale_px: float) -> Layer:
     # Inner shadow where the head sits in front: darker near the face outline.
     face = layer.shape(FACE_OUTLINE)
     layer.multiply(layer.blur(face, 0.03) * mask, (0.55, 0.55, 0.6), 0.8)
+    layer.erase_inside(face, 0.035)
     if shapes.bun is not None:
         (bx, by), br = shapes.bun
         bun = layer.ellipse((bx, by), (br * 1.05, br))
@@ -231,6 +233,7 @@ def paint_face(style: str, pal: Palette, scale_px: float) -> Layer:
     hair = front_hair_mask(style, layer)
     cast = layer.blur(layer.shift(hair, 0.004, 0.012), 0.008)
     layer.multiply(np.clip(cast - hair, 0.0, 1.0) * face, scale(pal.skin_shade, 0.85), 0.75)
+    layer.erase_inside(hair, 0.014)
     return layer
 
 
@@ -261,20 +264,20 @@ def paint_body(pal: Palette, scale_px: float, bottom_u: float) -> Layer:
         layer.paint(collar, pal.shirt)
         layer.multiply(collar * smoothstep(0.6, 0.69, Y), (0.85, 0.85, 0.9), 0.5)
     # Blazer body with a V opening.
-    outline = mirror([(0.0, 0.64), (0.062, 0.562), (0.16, 0.58), (0.28, 0.612), (0.365, 0.655),
-                      (0.418, 0.73), (0.445, 0.85), (0.455, bot), (0.0, bot)])
+    outline = mirror([(0.0, 0.64), (0.062, 0.558), (0.15, 0.574), (0.245, 0.6), (0.31, 0.638),
+                      (0.352, 0.7), (0.372, 0.8), (0.384, bot), (0.0, bot)])
     body = layer.shape(outline)
     opening = layer.shape(mirror([(0.0, 0.5), (0.075, 0.5), (0.075, 0.566), (0.03, 0.79),
                                   (0.0, 0.875)]))
     blazer = np.clip(body - opening, 0.0, 1.0)
     layer.paint(blazer, pal.outfit)
-    cyl = 1.0 - np.cos(np.clip(X / rig.HALF_WIDTH_U, -1.0, 1.0) * (math.pi / 2.0))
+    cyl = 1.0 - np.cos(np.clip(X / 0.39, -1.0, 1.0) * (math.pi / 2.0))
     layer.multiply(blazer * cyl.astype(np.float32), (0.55, 0.55, 0.62), 0.9)
     layer.multiply(blazer * smoothstep(0.7, 1.1, Y), (0.7, 0.7, 0.78), 0.5)
     for side in (-1.0, 1.0):
-        shine = layer.ellipse((side * 0.25, 0.625), (0.12, 0.03), soft_u=0.05)
+        shine = layer.ellipse((side * 0.22, 0.615), (0.1, 0.025), soft_u=0.05)
         layer.paint(shine * blazer, mix(pal.outfit, WHITE, 0.5), 0.22)
-        seam = layer.poly(stroke([(side * 0.345, 0.68), (side * 0.36, 0.8), (side * 0.365, bot)],
+        seam = layer.poly(stroke([(side * 0.3, 0.665), (side * 0.31, 0.8), (side * 0.315, bot)],
                                  0.004, taper=False))
         layer.multiply(layer.blur(seam, 0.002) * blazer, (0.55, 0.55, 0.6), 0.7)
         # Lapel with its notch, casting a soft shadow on the blazer.

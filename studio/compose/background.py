@@ -25,7 +25,7 @@ def _rgb(hex_color: str) -> npt.NDArray[np.float32]:
 
 def render_background(spec: str, width_px: int, height_px: int,
                       base_dir: Path | None = None) -> npt.NDArray[np.uint8]:
-    """An opaque RGBA image for ``[stage] background``: a preset name, "#rrggbb" or an image path."""
+    """Opaque RGBA for ``[stage] background``: a preset name, "#rrggbb" or an image path."""
     if spec in _PRESETS:
         top, bottom, light = _PRESETS[spec]
         return _studio(_rgb(top), _rgb(bottom), _rgb(light), width_px, height_px)

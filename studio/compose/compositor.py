@@ -226,7 +226,8 @@ class Compositor:
         self._yuv_damage += self._damage
         self.gl.begin()
         gloo.set_state(depth_test=False, cull_face=False, scissor_test=True,
-                       blend_func=("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha"))
+                       blend_func=("src_alpha", "one_minus_src_alpha", "one",
+                                   "one_minus_src_alpha"))
         for rect in self._damage:
             if rect[2] == 0 or rect[3] == 0:
                 continue

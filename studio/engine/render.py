@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -12,13 +13,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-
 from studio import __version__
 from studio.core.clock import MediaClock
 from studio.core.errors import StudioError, UserInputError
-from studio.engine.frames import FrameRenderer
+from studio.engine.frames import FrameRenderer, FrameState
 from studio.face.motion import FaceMotion
 from studio.outputs.mp4 import Mp4Writer, aigc_metadata
+from studio.outputs.worker import OrderedWorker
 from studio.program.rundown import plan_show
 from studio.program.scheduler import Pacing, SpeechScheduler
 from studio.show.model import Show
@@ -77,7 +78,8 @@ def show_seed(show: Show) -> int:
 
 def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSettings(),
                 progress: Callable[[RenderProgress], None] | None = None,
-                tts: TTSEngine | None = None) -> RenderResult:
+                tts: TTSEngine | None = None,
+                on_frame: Callable[[FrameState], None] | None = None) -> RenderResult:
     """Render the whole show. Writes to temporary names and renames at the end, so a failed
     or interrupted render leaves no partial MP4 or timeline behind."""
     settings.validate()
@@ -104,6 +106,7 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
     tmp_timeline = timeline_path.with_name(f".{timeline_path.name}.{os.getpid()}.part")
     renderer = FrameRenderer(show, settings.width_px, settings.height_px, clock, face)
     writer: Mp4Writer | None = None
+    encoder: OrderedWorker | None = None
     try:
         # Pre-render every card now: a bad product image fails before any encoding starts.
         for product in show.products:
@@ -111,6 +114,7 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
         writer = Mp4Writer(tmp_video, settings.width_px, settings.height_px, settings.fps,
                            metadata=aigc_metadata(produce_id, PRODUCER), crf=settings.crf,
                            preset=settings.preset)
+        encoder = OrderedWorker("mp4-encoder")
         lookahead = clock.s_to_samples(0.5)
         index = 0
         total_frames: int | None = None
@@ -127,9 +131,12 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
                 scheduler.finish()
                 total_frames = scheduler.timeline.total_frames
             segment = scheduler.timeline.segment_at(start)
-            renderer.draw(renderer.state_at(index, segment))
-            _write_frame(writer, renderer, index)
-            writer.write_audio(scheduler.audio_between(start, end))
+            state = renderer.state_at(index, segment)
+            renderer.draw(state)
+            if on_frame is not None:
+                on_frame(state)
+            _write_frame(encoder, writer, renderer, index)
+            encoder.submit(writer.write_audio, scheduler.audio_between(start, end))
             index += 1
             if progress is not None and index % 15 == 0:
                 done_s = clock.samples_to_s(end)
@@ -137,12 +144,16 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
                 estimate = max(done_s, speech_s * chars_total / max(1, chars_done))
                 progress(RenderProgress(scheduler.sentences_done, len(lines), index, done_s,
                                         estimate))
-        writer.pad_audio_to(clock.frame_start_sample(index))
-        writer.close()
+        encoder.submit(writer.pad_audio_to, clock.frame_start_sample(index))
+        encoder.submit(writer.close)
+        encoder.close()
         scheduler.timeline.write(tmp_timeline, produce_id)
         os.replace(tmp_video, out_path)
         os.replace(tmp_timeline, timeline_path)
     except BaseException:
+        if encoder is not None:
+            with contextlib.suppress(BaseException):
+                encoder.close()
         if writer is not None:
             writer.abort()
         tmp_video.unlink(missing_ok=True)
@@ -159,12 +170,13 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
                         getattr(voice, "execution_provider", "CPU"))
 
 
-def _write_frame(writer: Mp4Writer, renderer: FrameRenderer, index: int) -> None:
-    yuv = renderer.compositor.read_yuv420p()
+def _write_frame(encoder: OrderedWorker, writer: Mp4Writer, renderer: FrameRenderer,
+                 index: int) -> None:
+    yuv = renderer.compositor.read_yuv420p()  # a fresh buffer each call: safe to hand over
     if yuv is not None:
-        writer.write_yuv420p(index, yuv)
+        encoder.submit(writer.write_yuv420p, index, yuv)
     else:
-        writer.write_video(index, renderer.compositor.read_rgba())
+        encoder.submit(writer.write_video, index, renderer.compositor.read_rgba())
 
 
 __all__ = ["RenderProgress", "RenderResult", "RenderSettings", "StudioError",

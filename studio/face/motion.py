@@ -8,7 +8,8 @@ covered by any segment is silence (all targets 0) with its own dominance, so the
 pauses and rests closed outside speech. Bilabials (p b m) additionally force full lip closure for
 the whole frame(s) they occur in through a cone-shaped jaw limit whose slope keeps frame-to-frame
 jaw steps small. If audio is supplied, the jaw target of every <= 40 ms piece of a segment is
-scaled by the audio's zero-phase smoothed loudness over that piece, before blending.
+scaled by the audio's zero-phase smoothed loudness over that piece, before blending, and the
+sentence's spans are first shifted (<= 60 ms) to best line up with that loudness.
 
 All state is either immutable per sentence or generated in time order from seeded generators,
 so frame i is a pure function of (seed, inputs, i); data older than a few seconds is dropped.
@@ -33,8 +34,11 @@ from studio.face.visemes import (
     JAW,
     N_MOUTH,
     PRESS,
+    PUCKER,
     SILENCE_DOMINANCE,
     SMILE,
+    STRETCH,
+    TONGUE,
     Kind,
     Segment,
     build_segments,
@@ -62,6 +66,10 @@ GAIN_SIGMA_S = 0.010
 GAIN_PIECE_S = 0.040
 GAIN_EXPONENT = 0.6
 """Loudness → jaw gain: (rms / ref) ** 0.6, clipped to 1; ref ≈ the sentence's loud level."""
+
+MAX_ALIGN_SHIFT_S = 0.060
+"""With audio, phoneme spans may be moved by up to this much to line the vowels up with the
+loudness (TTS duration alignments can sit a few tens of ms off the actual sound)."""
 
 KEEP_S = 3.0
 """Speech data ending this long before the current frame is dropped."""
@@ -108,13 +116,43 @@ def _loudness_gain(audio: npt.NDArray[np.float32], hop: int, sigma_hops: float) 
     return gain
 
 
+def _alignment_shift(segments: list[Segment], gain: FloatArray, gain_start_samples: int,
+                     hop: int, max_shift_samples: int) -> int:
+    """Shift (samples) that best lines the phoneme jaw targets up with the audio loudness.
+
+    Cross-correlates the un-smoothed jaw-target curve with the loudness gain over +-max shift
+    and returns the best lag when the match is clear; 0 otherwise (e.g. silent/flat audio).
+    """
+    n = int(gain.shape[0])
+    max_lag = max_shift_samples // hop
+    if n < 4 * max_lag + 4:
+        return 0
+    curve = np.zeros(n)
+    for seg in segments:
+        i0 = min(max((seg.start_samples - gain_start_samples) // hop, 0), n)
+        i1 = min(max((seg.end_samples - gain_start_samples) // hop, 0), n)
+        curve[i0:i1] = seg.target[JAW]
+    x = curve - curve.mean()
+    y = gain - gain.mean()
+    norm = float(np.sqrt(np.dot(x, x) * np.dot(y, y)))
+    if norm <= 1e-12:
+        return 0
+    # score[k]: curve moved k hops earlier vs the loudness (k > 0: phonemes are late).
+    lags = range(-max_lag, max_lag + 1)
+    scores = [float(np.dot(x[max(k, 0): n + min(k, 0)], y[max(-k, 0): n - max(k, 0)])) / norm
+              for k in lags]
+    best = int(np.argmax(scores))
+    if scores[best] < 0.3 or scores[best] - scores[max_lag] < 0.01:
+        return 0
+    return -lags[best] * hop
+
+
 class FaceMotion:
     """Per-frame face parameters from sentences of phonemes, plus idle life, for one host."""
 
     def __init__(self, clock: MediaClock, seed: int = 0) -> None:
         self._clock = clock
         self._rate = clock.sample_rate_hz
-        self._seed = seed
         self._sigma_samples = np.array(SIGMA_S, dtype=np.float64) * self._rate
         self._margin_samples = 4.5 * float(self._sigma_samples.max())
         self._blocks: deque[_Block] = deque()
@@ -134,6 +172,11 @@ class FaceMotion:
         gain: FloatArray | None = None
         if audio is not None and np.asarray(audio).size > 0:
             gain = _loudness_gain(audio, self._gain_hop, GAIN_SIGMA_S * self._rate / self._gain_hop)
+            shift = _alignment_shift(segments, gain, audio_start_samples, self._gain_hop,
+                                     round(MAX_ALIGN_SHIFT_S * self._rate))
+            for seg in segments:
+                seg.start_samples += shift
+                seg.end_samples += shift
         seg_start, seg_end, targets, dominance = self._segment_arrays(
             segments, gain, audio_start_samples)
 
@@ -239,11 +282,11 @@ class FaceMotion:
 
         return FaceParams(
             jaw_open=unit(jaw),
-            lip_pucker=unit(mouth[1]),
+            lip_pucker=unit(mouth[PUCKER]),
             lip_press=unit(press),
-            lip_stretch=unit(mouth[3]),
+            lip_stretch=unit(mouth[STRETCH]),
             smile=unit(smile),
-            tongue_up=unit(mouth[5]),
+            tongue_up=unit(mouth[TONGUE]),
             blink_left=unit(idle.blink_left),
             blink_right=unit(idle.blink_right),
             brow_raise=unit(idle.brow_raise),

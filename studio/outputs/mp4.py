@@ -6,6 +6,7 @@ counted from zero by the engine's one clock, so the two streams cannot drift apa
 
 from __future__ import annotations
 
+import contextlib
 import json
 from fractions import Fraction
 from pathlib import Path
@@ -19,7 +20,7 @@ AAC_FRAME_SAMPLES = 1024
 
 
 class Mp4Writer:
-    """Writes one MP4; frames and audio must arrive in order (gaps in audio are filled with silence)."""
+    """Writes one MP4; frames and audio arrive in order (gaps in audio become silence)."""
 
     def __init__(self, path: Path, width_px: int, height_px: int, fps: Fraction, *,
                  sample_rate_hz: int = 48_000, metadata: dict[str, str] | None = None,
@@ -156,10 +157,8 @@ class Mp4Writer:
     def abort(self) -> None:
         """Close without flushing and delete the file: a failed render leaves nothing behind."""
         self._closed = True
-        try:
+        with contextlib.suppress(Exception):
             self._container.close()
-        except Exception:
-            pass
         self.path.unlink(missing_ok=True)
 
 

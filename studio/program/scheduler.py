@@ -130,7 +130,7 @@ class SpeechScheduler:
             self.synthesize_next()
 
     def finish(self) -> int:
-        """Close the timeline after the tail; returns the total length in samples on a frame edge."""
+        """Close the timeline after the tail; returns its length in samples, on a frame edge."""
         end = self._cursor + self._clock.s_to_samples(self._pacing.tail_s)
         frames = self._clock.frames_covering(end)
         total = self._clock.frame_start_sample(frames)

@@ -28,11 +28,13 @@ class ShowProblem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        if self.field:
+            return f"{where}: {self.field}: {self.message}"
+        return f"{where}: {self.message}"
 
 
 class ShowFileError(UserInputError):
-    """A show file that cannot be used; ``problems`` lists every problem found, not only the first."""
+    """A show file that cannot be used; ``problems`` lists every problem, not only the first."""
 
     def __init__(self, path: Path, problems: Sequence[ShowProblem]) -> None:
         self.path = path

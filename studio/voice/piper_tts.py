@@ -66,8 +66,9 @@ def _resample_to_engine(audio: FloatAudio, rate_hz: int) -> FloatAudio:
     from math import gcd
 
     g = gcd(ENGINE_SAMPLE_RATE_HZ, rate_hz)
-    out = resample_poly(audio, ENGINE_SAMPLE_RATE_HZ // g, rate_hz // g)
-    return np.clip(out, -1.0, 1.0).astype(np.float32)
+    out: FloatAudio = np.clip(resample_poly(audio, ENGINE_SAMPLE_RATE_HZ // g, rate_hz // g),
+                              -1.0, 1.0).astype(np.float32)
+    return out
 
 
 class PiperTTS:
@@ -165,7 +166,7 @@ class PiperTTS:
 
 
 def _word_spans(sentence: str, phonemes: list[PhonemeSpan]) -> list[WordSpan]:
-    """Times for the script's own words: phoneme word groups shared out by each word's spoken length."""
+    """Times for the script's words: phoneme word groups shared out by spoken length."""
     groups: list[tuple[int, int]] = []
     start: int | None = None
     end = 0
