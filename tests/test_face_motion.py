@@ -28,6 +28,9 @@ ROUNDED_VOWELS = set("uoɔ")
 CONSONANTS = ["p", "b", "m", "t", "d", "n", "l", "s", "z", "f", "v", "k", "ɡ", "h", "w", "ɹ",
               "j", "ð", "θ", "ʃ", "tʃ", "dʒ", "ŋ"]
 
+# The `show` fixture: motion, its sentences and the rendered frames.
+Show = tuple[FaceMotion, list[list[PhonemeSpan]], list[FaceParams]]
+
 
 def s2n(seconds: float) -> int:
     return round(seconds * RATE)
@@ -120,7 +123,7 @@ def frames_touching(clock: MediaClock, a: int, b: int) -> range:
 
 
 @pytest.fixture(scope="module")
-def show() -> tuple[FaceMotion, list[list[PhonemeSpan]], list[FaceParams]]:
+def show() -> Show:
     """Twelve random sentences with audio and 0.3–1.5 s pauses, rendered at 30 fps."""
     rng = np.random.default_rng(7)
     motion = FaceMotion(FPS30, seed=3)
@@ -168,7 +171,7 @@ def test_markers_fold_into_sounds_and_silence_is_dropped() -> None:
 
 # ---------------------------------------------------------------- mouth behaviour
 
-def test_mouth_closed_before_between_and_after_speech(show) -> None:
+def test_mouth_closed_before_between_and_after_speech(show: Show) -> None:
     _, sentences, frames = show
     mouth_max = np.max(np.stack([col(frames, m) for m in MOUTH]), axis=0)
     first_sound = sentences[0][1].start_samples
@@ -193,7 +196,7 @@ def test_mouth_closed_before_between_and_after_speech(show) -> None:
     assert len(tail) > 10 and mouth_max[list(tail)].max() < 0.05
 
 
-def test_every_bilabial_closes_the_lips(show) -> None:
+def test_every_bilabial_closes_the_lips(show: Show) -> None:
     _, sentences, frames = show
     press, jaw = col(frames, "lip_press"), col(frames, "jaw_open")
     n = 0
@@ -218,7 +221,7 @@ def test_short_bilabial_closes_a_whole_frame() -> None:
     assert jaw.max() > 0.3 and np.abs(np.diff(jaw)).max() < 0.35
 
 
-def test_rounded_vowels_pucker_and_open_vowels_open_the_jaw(show) -> None:
+def test_rounded_vowels_pucker_and_open_vowels_open_the_jaw(show: Show) -> None:
     _, sentences, frames = show
     pucker = col(frames, "lip_pucker")
     n_round = 0
@@ -246,7 +249,7 @@ def test_rounded_vowels_pucker_and_open_vowels_open_the_jaw(show) -> None:
             assert pucker[idx].max() > 0.5, (p.phoneme, pucker[idx])
 
 
-def test_no_pops_jaw_step_bounded_at_30fps(show) -> None:
+def test_no_pops_jaw_step_bounded_at_30fps(show: Show) -> None:
     _, _, frames = show
     for name in MOUTH:
         steps = np.abs(np.diff(col(frames, name)))
@@ -285,7 +288,7 @@ def test_jaw_follows_audio_envelope_within_one_frame() -> None:
     assert abs(best) <= 1, corr
     assert np.corrcoef(x, y)[0, 1] > 0.6
     # Loud vowels open the jaw more than quiet ones.
-    peaks = {lvl: [] for lvl in (0.04, 0.4)}
+    peaks: dict[float, list[float]] = {lvl: [] for lvl in (0.04, 0.4)}
     for i, p in enumerate(ph):
         if viseme_for(p.phoneme).kind is Kind.VOWEL and loudness[i] in peaks:
             idx = list(frames_touching(FPS30, p.start_samples, p.end_samples))
@@ -364,7 +367,7 @@ def blink_onsets_s(frames: list[FaceParams], fps: float = 30.0) -> np.ndarray:
     return onsets / fps
 
 
-def test_blinks_have_natural_random_intervals(ten_minutes) -> None:
+def test_blinks_have_natural_random_intervals(ten_minutes: list[FaceParams]) -> None:
     onsets = blink_onsets_s(ten_minutes)
     intervals = np.diff(onsets)
     doubles = intervals < 0.7  # the second lid closure of a double blink
@@ -379,7 +382,7 @@ def test_blinks_have_natural_random_intervals(ten_minutes) -> None:
     assert 2 <= (left > 0.5).sum() / len(onsets) <= 5
 
 
-def test_head_gaze_breath_move_within_bounds(ten_minutes) -> None:
+def test_head_gaze_breath_move_within_bounds(ten_minutes: list[FaceParams]) -> None:
     for name, bound in (("head_yaw_rad", 0.08), ("head_pitch_rad", 0.05),
                         ("head_roll_rad", 0.04)):
         v = col(ten_minutes, name)
@@ -397,7 +400,7 @@ def test_head_gaze_breath_move_within_bounds(ten_minutes) -> None:
     assert 0.2 <= peak_hz <= 0.3
 
 
-def test_speech_livens_the_face(ten_minutes) -> None:
+def test_speech_livens_the_face(ten_minutes: list[FaceParams]) -> None:
     smile = col(ten_minutes, "smile")
     idle = slice(40 * 30, 540 * 30)
     assert smile[idle].min() >= 0.2 and smile[idle].max() <= 0.3
@@ -408,7 +411,7 @@ def test_speech_livens_the_face(ten_minutes) -> None:
     assert np.abs(np.diff(yaw[talk])).mean() > np.abs(np.diff(yaw[idle])).mean()
 
 
-def test_never_frozen(ten_minutes) -> None:
+def test_never_frozen(ten_minutes: list[FaceParams]) -> None:
     names = [f.name for f in fields(FaceParams)]
     values = np.array([[getattr(p, n) for n in names] for p in ten_minutes])
     moving = np.any(np.abs(np.diff(values, axis=0)) > 1e-6, axis=1).astype(int)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,9 @@ def test_cjk_font_draws_real_distinct_glyphs() -> None:
     assert bytes(wu) != bytes(xian), "two different hanzi draw the same glyph (tofu)"
     assert (wu.size, bytes(wu)) != (notdef.size, bytes(notdef)), "无 draws .notdef"
     assert fonts.draws_cjk(font) and fonts.draws_cjk(fonts.load_font(48, bold=True))
-    assert "SC" in font.getname()[0] or not str(fonts.find_cjk_fonts().regular).endswith(".ttc")
+    family = font.getname()[0]
+    assert family is not None
+    assert "SC" in family or not str(fonts.find_cjk_fonts().regular).endswith(".ttc")
 
 
 def test_latin_only_font_is_rejected_as_cjk() -> None:
@@ -75,13 +78,14 @@ def test_load_font_is_cached() -> None:
 
 
 @pytest.fixture
-def fresh_font_caches():
+def fresh_font_caches() -> Iterator[None]:
     fonts.clear_font_caches()
     yield
     fonts.clear_font_caches()
 
 
-def test_missing_cjk_font_raises_dependency_error(monkeypatch, fresh_font_caches) -> None:
+def test_missing_cjk_font_raises_dependency_error(monkeypatch: pytest.MonkeyPatch,
+                                                   fresh_font_caches: None) -> None:
     monkeypatch.setattr(fonts, "_candidate_pairs", lambda: iter(()))
     with pytest.raises(DependencyError, match="fonts-noto-cjk"):
         fonts.find_cjk_fonts()
@@ -89,8 +93,9 @@ def test_missing_cjk_font_raises_dependency_error(monkeypatch, fresh_font_caches
         render_ai_label(1280, 720 + 1)  # an uncached size, so it must load a font
 
 
-def test_font_dir_env_is_honoured_and_latin_fonts_skipped(monkeypatch, tmp_path,
-                                                          fresh_font_caches) -> None:
+def test_font_dir_env_is_honoured_and_latin_fonts_skipped(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path,
+                                                          fresh_font_caches: None) -> None:
     real = fonts.find_cjk_fonts()
     fonts.clear_font_caches()
     (tmp_path / "AAA-Regular.ttf").write_bytes(b"not a font")

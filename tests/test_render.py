@@ -100,7 +100,8 @@ def decode_audio(path: Path) -> npt.NDArray[np.float32]:
 
 def decode_video(path: Path) -> list[npt.NDArray[np.uint8]]:
     with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+        return [np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+                for frame in container.decode(video=0)]
 
 
 def test_streams_and_durations(rendered: Rendered) -> None:

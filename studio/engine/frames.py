@@ -57,6 +57,11 @@ class FrameRenderer:
             self._cards[product_id] = card
         return card
 
+    def forget_card(self, product_id: str) -> None:
+        """Drop a cached card (the product was edited); it is rendered again when shown."""
+        self._cards.pop(product_id, None)
+        self.compositor.set_card(None, None)
+
     def state_at(self, index: int, segment: ProductSegment | None) -> FrameState:
         start = self.clock.frame_start_sample(index)
         face = self.face.params_at_frame(index)

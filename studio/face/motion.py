@@ -261,6 +261,12 @@ class FaceMotion:
                                      float(rng.uniform(0.2, 0.4)))
 
     # ------------------------------------------------------------------ output
+    def cut_speech(self, at_samples: int) -> None:
+        """Silence everything from ``at_samples`` on (an interrupted sentence): the mouth
+        closes there as it would at a pause."""
+        blocks = (_cut_block(b, at_samples) for b in self._blocks)
+        self._blocks = deque(b for b in blocks if b is not None)
+
     def params_at_frame(self, frame_index: int) -> FaceParams:
         """Face parameters for the frame starting at clock.frame_start_sample(frame_index)."""
         s0 = self._clock.frame_start_sample(frame_index)
@@ -376,3 +382,17 @@ class FaceMotion:
                  "segments": sum(int(b.seg_start.shape[0]) for b in self._blocks)}
         sizes.update(self._idle.buffer_sizes())
         return sizes
+
+
+def _cut_block(block: _Block, at_samples: int) -> _Block | None:
+    """The part of a sentence before ``at_samples`` (None if nothing of it remains)."""
+    if block.speech_start_samples >= at_samples:
+        return None
+    at = float(at_samples)
+    keep = block.seg_start < at
+    cores = block.core_start < at
+    return _Block(
+        block.speech_start_samples, min(block.speech_end_samples, at_samples),
+        block.seg_start[keep], np.minimum(block.seg_end[keep], at),
+        block.targets[keep], block.dominance[keep],
+        block.core_start[cores], np.minimum(block.core_end[cores], at))

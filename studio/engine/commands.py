@@ -1,0 +1,120 @@
+"""Commands the operator sends to a live show. Typed, immutable, thread-safe to pass around.
+
+The UI (or a hotkey, or a script) only ever creates these and hands them to
+``LiveEngine.send``; the engine decides what happens and when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.show.model import Product
+
+
+@dataclass(frozen=True, slots=True)
+class SetTakeover:
+    """Switch the program to the human (standby picture) or back to the AI host."""
+
+    human: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ToggleTakeover:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Interject:
+    """Say ``text`` next: at the next sentence boundary, or at once with ``interrupt``."""
+
+    text: str
+    interrupt: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InterruptNow:
+    """Cut the current sentence (short fade) and go on with whatever is next."""
+
+
+@dataclass(frozen=True, slots=True)
+class SkipSentence:
+    """Cut the current sentence and continue with the next one of the script."""
+
+
+@dataclass(frozen=True, slots=True)
+class NextProduct:
+    """Leave the current product at the next sentence boundary (``now``: at once)."""
+
+    now: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GoToProduct:
+    """Present this product next: at the next sentence boundary, or at once with ``now``."""
+
+    product_id: str
+    now: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetSkipped:
+    """Mark a queued product skipped (or put it back in the queue)."""
+
+    product_id: str
+    skipped: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ReorderQueue:
+    """The new order of the run-down; every product id exactly once."""
+
+    product_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PinProduct:
+    """Keep this product's card on screen whatever is being said; ``None`` unpins."""
+
+    product_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertProduct:
+    """Add a product to the end of the queue, or replace the one with the same id."""
+
+    product: Product
+
+
+@dataclass(frozen=True, slots=True)
+class SetPaused:
+    """Pause: the host finishes nothing new, stays alive (idle), output keeps running."""
+
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TogglePause:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetStandbyImage:
+    """The picture shown while a human has taken over; ``None`` for the built-in card."""
+
+    path: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecording:
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording:
+    pass
+
+
+Command = (SetTakeover | ToggleTakeover | Interject | InterruptNow | SkipSentence | NextProduct
+           | GoToProduct | SetSkipped | ReorderQueue | PinProduct | UpsertProduct | SetPaused
+           | TogglePause | SetStandbyImage | StartRecording | StopRecording)

@@ -1,0 +1,588 @@
+"""The live engine: a show on air in real time, controlled by commands, observed by events.
+
+One engine thread owns the GL context and renders frame after frame. Frame ``i`` is due at
+``t0 + frame_start_sample(i) / rate`` (never ``sleep(1/fps)``), or, with a sound device, when
+the device has consumed the audio before it, so audio and video cannot drift apart. Speech
+is synthesised one sentence ahead on a worker thread. Commands are applied between frames;
+an exception in a frame becomes a ``Problem`` event and a standby frame, never a dead output.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from studio.compose.standby import render_standby
+from studio.core.clock import MediaClock, MonotonicClock
+from studio.core.errors import StudioError
+from studio.core.media import AudioChunk, FloatAudio
+from studio.engine import commands as cmd
+from studio.engine.events import (
+    Event,
+    FrameDelivered,
+    Problem,
+    QueueChanged,
+    ScriptShown,
+    SentenceStarted,
+    ShowEnded,
+    Status,
+    TakeoverChanged,
+    WordTiming,
+)
+from studio.engine.frames import FrameRenderer
+from studio.engine.render import PRODUCER, show_seed
+from studio.face.motion import FaceMotion
+from studio.outputs.audio_device import AudioSink
+from studio.outputs.mp4 import Mp4Writer, aigc_metadata
+from studio.outputs.worker import OrderedWorker
+from studio.program.live_program import LiveProgram
+from studio.program.rundown import LineKind, ScriptLine
+from studio.program.timeline import ProductSegment
+from studio.show.model import Show
+from studio.voice.types import SpeechClip, TTSEngine
+
+LIVE_ENGINE_READY = True
+
+_LOG = logging.getLogger("studio.live")
+
+FADE_S = 0.02  # an interrupted sentence fades out this fast: no click, no lingering
+AUDIO_TARGET_S = 0.12  # how far ahead of the device the engine keeps its buffer
+STATUS_EVERY_FRAMES = 10
+
+
+@dataclass(slots=True)
+class _Placed:
+    line: ScriptLine
+    start_samples: int
+    audio: FloatAudio  # mutable: an interrupt fades and truncates it
+
+    @property
+    def end_samples(self) -> int:
+        return self.start_samples + int(self.audio.shape[0])
+
+
+class _Synthesizer:
+    """Synthesises requested lines on its own thread; results are kept until taken."""
+
+    def __init__(self, tts: TTSEngine, on_problem: Callable[[Problem], None]) -> None:
+        self._tts = tts
+        self._on_problem = on_problem
+        self._requests: queue.Queue[ScriptLine | None] = queue.Queue()
+        self._results: dict[ScriptLine, SpeechClip] = {}
+        self._failed: set[ScriptLine] = set()
+        self._asked: set[ScriptLine] = set()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="tts", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            line = self._requests.get()
+            if line is None:
+                return
+            try:
+                clip = self._tts.synthesize(line.text)
+            except Exception as exc:
+                with self._lock:
+                    self._failed.add(line)
+                self._on_problem(Problem(f"the voice could not say {line.text!r}: {exc}",
+                                         "the line is skipped; check the voice files"))
+                continue
+            with self._lock:
+                self._results[line] = clip
+                if len(self._results) > 32:  # lines the plan moved away from
+                    for stale in list(self._results)[:8]:
+                        del self._results[stale]
+
+    def request(self, line: ScriptLine) -> None:
+        with self._lock:
+            if line in self._asked:
+                return
+            self._asked.add(line)
+        self._requests.put(line)
+
+    def take(self, line: ScriptLine) -> SpeechClip | bool | None:
+        """The clip, None if still pending, False if synthesis failed."""
+        with self._lock:
+            if line in self._failed:
+                self._failed.discard(line)
+                self._asked.discard(line)
+                return False
+            clip = self._results.pop(line, None)
+            if clip is not None:
+                self._asked.discard(line)
+            return clip
+
+    @property
+    def pending(self) -> int:
+        return self._requests.qsize() + len(self._asked) - len(self._results)
+
+    def close(self) -> None:
+        self._requests.put(None)
+        self._thread.join(timeout=10)
+
+
+class _Recorder:
+    def __init__(self, path: Path, width_px: int, height_px: int, fps: Fraction,
+                 start_samples: int) -> None:
+        self.path = path
+        self.start_samples = start_samples
+        self._worker = OrderedWorker("recorder")
+        self._writer = Mp4Writer(path, width_px, height_px, fps,
+                                 metadata=aigc_metadata(str(uuid.uuid4()), PRODUCER))
+        self.frames = 0
+
+    def video(self, yuv: npt.NDArray[np.uint8] | None, rgba: npt.NDArray[np.uint8]) -> None:
+        if yuv is not None:
+            self._worker.submit(self._writer.write_yuv420p, self.frames, yuv)
+        else:
+            self._worker.submit(self._writer.write_video, self.frames, rgba)
+        self.frames += 1
+
+    def audio(self, chunk: AudioChunk) -> None:
+        self._worker.submit(self._writer.write_audio, AudioChunk(
+            chunk.pts_samples - self.start_samples, chunk.samples, chunk.sample_rate_hz))
+
+    def close(self, end_samples: int) -> None:
+        self._worker.submit(self._writer.pad_audio_to, end_samples - self.start_samples)
+        self._worker.submit(self._writer.close)
+        self._worker.close()
+
+
+class LiveEngine:
+    def __init__(self, show: Show, *, width_px: int = 1280, height_px: int = 720,
+                 fps: Fraction = Fraction(30), show_path: Path | None = None,
+                 clock: MonotonicClock | None = None, audio_sink: AudioSink | None = None,
+                 tts: TTSEngine | None = None, realtime: bool = True) -> None:
+        self.width_px = width_px
+        self.height_px = height_px
+        self.fps = fps
+        self.show_path = show_path
+        self.clock = MediaClock(fps)
+        self._wall = clock or MonotonicClock()
+        self._audio_sink = audio_sink
+        self._tts = tts
+        self._realtime = realtime
+        self._program = LiveProgram(show)
+        self._program_lock = threading.Lock()
+        self._show = show
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._commands: queue.SimpleQueue[cmd.Command] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._frame_index = 0
+
+    # --- public API -----------------------------------------------------------------------
+    @property
+    def sample_rate_hz(self) -> int:
+        return self.clock.sample_rate_hz
+
+    @property
+    def show(self) -> Show:
+        with self._program_lock:
+            return self._program.current_show()
+
+    def save_show(self, path: Path) -> None:
+        from studio.show.writer import write_show
+
+        write_show(self.show, path)
+
+    def subscribe(self, callback: Callable[[Event], None]) -> None:
+        self._subscribers.append(callback)
+
+    def send(self, command: cmd.Command) -> None:
+        self._commands.put(command)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="live-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def run_frames(self, n_frames: int) -> None:
+        """Run ``n_frames`` on the calling thread, unpaced (tests, benchmarks, headless runs).
+
+        Needs ``realtime=False``: then speech is placed exactly when due, whatever the CPU."""
+        if self._realtime:
+            raise RuntimeError("run_frames is for engines made with realtime=False")
+        if not hasattr(self, "_renderer"):
+            self._setup()
+        for _ in range(n_frames):
+            self._frame()
+
+    def close(self) -> None:
+        """Release what ``run_frames`` set up (the thread-based ``stop`` does this itself)."""
+        if hasattr(self, "_renderer"):
+            self._shutdown()
+
+    # --- the engine thread ----------------------------------------------------------------
+    def _emit(self, event: Event) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # a broken subscriber must not stop the show
+                _LOG.exception("event subscriber failed on %s", type(event).__name__)
+
+    def _setup(self) -> None:
+        if self._tts is None:
+            from studio.voice.piper_tts import PiperTTS
+
+            host = self._show.host
+            self._tts = PiperTTS(host.voice, base_dir=self._show.base_dir,
+                                 speaking_rate=host.speaking_rate,
+                                 language=self._show.show.language)
+        self._face = FaceMotion(self.clock, seed=show_seed(self._show))
+        self._renderer = FrameRenderer(self._show, self.width_px, self.height_px, self.clock,
+                                       self._face)
+        self._synth = _Synthesizer(self._tts, self._emit)
+        self._standby = render_standby(self.width_px, self.height_px)
+        self._clips: deque[_Placed] = deque()
+        self._on_air: _Placed | None = None
+        self._last_line: ScriptLine | None = None
+        self._speech_free_at = self.clock.s_to_samples(0.5)
+        self._segment = ProductSegment(None, self._show.show.title, 0, 0)
+        self._human = False
+        self._paused = False
+        self._recorder: _Recorder | None = None
+        self._dropped = 0
+        self._delivered = 0
+        self._delivery_times: deque[float] = deque(maxlen=int(float(self.fps)) * 2)
+        self._shown_product: str | bool | None = False
+        self._ended_emitted = False
+        self._last_rgba: npt.NDArray[np.uint8] = self._standby
+        self._queue_dirty = True
+
+    def _run(self) -> None:
+        try:
+            self._setup()
+        except StudioError as exc:
+            self._emit(Problem(f"the show cannot go on air: {exc}", "fix the problem and "
+                               "open the show again"))
+            return
+        except Exception as exc:
+            _LOG.exception("engine start failed")
+            self._emit(Problem(f"the engine could not start: {exc}"))
+            return
+        t0_ns = self._wall.now_ns()
+        rate = self.clock.sample_rate_hz
+        try:
+            while not self._stop.is_set():
+                index = self._frame_index
+                late = False
+                if self._realtime and self._audio_sink is None and index > 0:
+                    due_end_ns = t0_ns + (self.clock.frame_start_sample(index + 1)
+                                          * 1_000_000_000 // rate)
+                    late = self._wall.now_ns() > due_end_ns
+                self._frame(render=not late)
+                if not self._realtime:
+                    continue
+                if self._audio_sink is not None:
+                    target = self.clock.s_to_samples(AUDIO_TARGET_S)
+                    while self._audio_sink.buffered_samples > target and not self._stop.is_set():
+                        time.sleep(0.002)
+                else:
+                    due_ns = t0_ns + (self.clock.frame_start_sample(self._frame_index)
+                                      * 1_000_000_000 // rate)
+                    self._wall.sleep_until_ns(due_ns)
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._recorder is not None:
+            try:
+                self._recorder.close(self.clock.frame_start_sample(self._frame_index))
+            except Exception as exc:
+                self._emit(Problem(f"the recording could not be finished: {exc}"))
+            self._recorder = None
+        self._synth.close()
+        if self._audio_sink is not None:
+            self._audio_sink.close()
+        self._renderer.close()
+
+    def _frame(self, render: bool = True) -> None:
+        index = self._frame_index
+        s0 = self.clock.frame_start_sample(index)
+        s1 = self.clock.frame_start_sample(index + 1)
+        try:
+            self._apply_commands(s0)
+            self._schedule_speech(s0, s1)
+        except Exception as exc:
+            _LOG.exception("command or speech scheduling failed")
+            self._emit(Problem(f"internal error while scheduling speech: {exc}"))
+        audio = self._audio_between(s0, s1)
+        rgba = self._last_rgba
+        yuv: npt.NDArray[np.uint8] | None = None
+        if render:
+            try:
+                if self._human:
+                    rgba = self._standby
+                else:
+                    rgba, yuv = self._render_ai(index, s0)
+            except Exception as exc:
+                _LOG.exception("frame %d failed", index)
+                self._emit(Problem(f"frame {index} could not be rendered: {exc}",
+                                   "the output shows the standby picture meanwhile"))
+                rgba = self._standby
+            self._last_rgba = rgba
+            self._delivered += 1
+            self._delivery_times.append(time.monotonic())
+            self._emit(FrameDelivered(index, s0, rgba, self._human))
+        else:
+            self._dropped += 1
+        if self._audio_sink is not None:
+            self._audio_sink.write(audio)
+        if self._recorder is not None:
+            try:
+                self._recorder.video(yuv if render else None, rgba)
+                self._recorder.audio(audio)
+            except Exception as exc:
+                self._emit(Problem(f"recording stopped: {exc}", "check the disk and start "
+                                   "a new recording"))
+                self._recorder = None
+        if self._queue_dirty:
+            self._queue_dirty = False
+            with self._program_lock:
+                entries = self._program.entries()
+            self._emit(QueueChanged(entries))
+        if index % STATUS_EVERY_FRAMES == 0:
+            self._emit(self._status(s0))
+        self._frame_index = index + 1
+
+    def _render_ai(self, index: int, s0: int) -> tuple[npt.NDArray[np.uint8],
+                                                        npt.NDArray[np.uint8] | None]:
+        pinned = self._program.pinned
+        segment = self._segment
+        if pinned is not None and pinned != segment.product_id:
+            segment = ProductSegment(pinned, "", 0, 0)
+        state = self._renderer.state_at(index, segment)
+        self._renderer.draw(state)
+        compositor = self._renderer.compositor
+        yuv = compositor.read_yuv420p() if self._recorder is not None else None
+        return compositor.read_rgba(), yuv
+
+    # --- speech -----------------------------------------------------------------------------
+    def _pause_before(self, line: ScriptLine) -> float:
+        meta = self._show.show
+        last = self._last_line
+        if last is None:
+            return 0.0
+        if line.kind == LineKind.INTERJECTION or last.kind == LineKind.INTERJECTION:
+            return meta.pause_between_sentences_s
+        if line.product_id != last.product_id or line.kind != last.kind:
+            return meta.pause_between_products_s
+        if line.paragraph_index != last.paragraph_index:
+            return meta.pause_between_sentences_s * 1.8
+        return meta.pause_between_sentences_s
+
+    def _schedule_speech(self, s0: int, s1: int) -> None:
+        if self._on_air is not None and s0 >= self._on_air.end_samples:
+            self._on_air = None
+        if self._on_air is not None or self._human or self._paused:
+            return
+        with self._program_lock:
+            line = self._program.peek_next_line()
+        if line is None:
+            if not self._ended_emitted and self._program.ended:
+                self._ended_emitted = True
+                self._queue_dirty = True
+                self._emit(ShowEnded())
+            return
+        self._ended_emitted = False
+        self._synth.request(line)
+        start_min = self._speech_free_at + self.clock.s_to_samples(self._pause_before(line))
+        if s1 < start_min:
+            return
+        clip = self._synth.take(line)
+        while clip is None and not self._realtime:  # unpaced runs wait: deterministic output
+            time.sleep(0.002)
+            clip = self._synth.take(line)
+        if clip is None:
+            return  # still synthesising: the host stays alive, idle, until it is ready
+        with self._program_lock:
+            committed = self._program.next_line()
+            assert committed == line, "the plan changed between peek and commit"
+            after = self._program.peek_next_line()
+        if clip is False:
+            return
+        assert isinstance(clip, SpeechClip)
+        self._place(line, clip, max(start_min, s1))
+        if after is not None:
+            self._synth.request(after)
+
+    def _place(self, line: ScriptLine, clip: SpeechClip, start: int) -> None:
+        placed = _Placed(line, start, clip.audio.copy())
+        self._clips.append(placed)
+        self._on_air = placed
+        self._last_line = line
+        self._speech_free_at = placed.end_samples
+        self._face.add_speech([p.shifted(start) for p in clip.phonemes], clip.audio, start)
+        product_id = line.product_id
+        if product_id != self._segment.product_id:
+            name = self._program.product(product_id).name if product_id else self._show.show.title
+            self._segment = ProductSegment(product_id, name, start, start)
+        self._segment.end_samples = max(self._segment.end_samples, placed.end_samples + 1)
+        if line.kind == LineKind.SCRIPT and product_id != self._shown_product:
+            self._shown_product = product_id
+            with self._program_lock:
+                script = tuple(self._program.current_script())
+                title = self._program.product(product_id).name if product_id else ""
+            self._emit(ScriptShown(product_id, title, script))
+        self._queue_dirty = True
+        words = tuple(WordTiming(w.text, w.start_samples + start, w.end_samples + start)
+                      for w in clip.words)
+        index = line.sentence_index if line.kind == LineKind.SCRIPT else -1
+        self._emit(SentenceStarted(product_id, line.kind.value, index, line.text, start,
+                                   placed.end_samples, words))
+
+    def _cut(self, at: int) -> ScriptLine | None:
+        """Fade out whatever is being said from ``at``; returns the interrupted line."""
+        placed = self._on_air
+        if placed is None or placed.end_samples <= at:
+            return None
+        fade = self.clock.s_to_samples(FADE_S)
+        keep = max(0, at - placed.start_samples)
+        audio = placed.audio[:keep + fade].copy()
+        ramp = np.linspace(1.0, 0.0, len(audio) - keep, dtype=np.float32)
+        audio[keep:] *= ramp
+        placed.audio = audio
+        self._face.cut_speech(at)
+        self._on_air = None
+        self._speech_free_at = placed.end_samples
+        return placed.line
+
+    def _audio_between(self, start: int, end: int) -> AudioChunk:
+        out = np.zeros(end - start, dtype=np.float32)
+        for clip in self._clips:
+            lo, hi = max(start, clip.start_samples), min(end, clip.end_samples)
+            if lo < hi:
+                out[lo - start:hi - start] += clip.audio[lo - clip.start_samples:
+                                                         hi - clip.start_samples]
+        while self._clips and self._clips[0].end_samples <= start:
+            self._clips.popleft()
+        return AudioChunk(start, out, self.clock.sample_rate_hz)
+
+    # --- commands ---------------------------------------------------------------------------
+    def _apply_commands(self, s0: int) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._apply(command, s0)
+            except (KeyError, ValueError, StudioError) as exc:
+                self._emit(Problem(f"{type(command).__name__} refused: {exc}",
+                                   severity="warning"))
+            self._queue_dirty = True
+
+    def _apply(self, c: cmd.Command, s0: int) -> None:
+        program = self._program
+        if isinstance(c, cmd.ToggleTakeover):
+            c = cmd.SetTakeover(not self._human)
+        if isinstance(c, cmd.TogglePause):
+            c = cmd.SetPaused(not self._paused)
+        match c:
+            case cmd.SetTakeover(human=human):
+                if human == self._human:
+                    return
+                if human:
+                    cut = self._cut(s0)
+                    if cut is not None:
+                        with self._program_lock:
+                            program.resume_from(cut)
+                self._human = human
+                self._speech_free_at = max(self._speech_free_at, s0)
+                self._emit(TakeoverChanged(human, s0, time.time()))
+                _LOG.info("takeover: %s on air at %.3f s", "human" if human else "AI",
+                          s0 / self.clock.sample_rate_hz)
+            case cmd.Interject(text=text, interrupt=interrupt):
+                if not text.strip():
+                    raise ValueError("an interjection needs some text")
+                with self._program_lock:
+                    if interrupt:
+                        cut = self._cut(s0)
+                        if cut is not None:
+                            program.resume_from(cut)
+                    program.interject(text, first=interrupt)
+            case cmd.InterruptNow() | cmd.SkipSentence():
+                self._cut(s0)
+            case cmd.NextProduct(now=now):
+                with self._program_lock:
+                    program.next_product()
+                if now:
+                    self._cut(s0)
+            case cmd.GoToProduct(product_id=pid, now=now):
+                with self._program_lock:
+                    program.go_to(pid)
+                if now:
+                    self._cut(s0)
+            case cmd.SetSkipped(product_id=pid, skipped=skipped):
+                with self._program_lock:
+                    program.set_skipped(pid, skipped)
+            case cmd.ReorderQueue(product_ids=ids):
+                with self._program_lock:
+                    program.reorder(ids)
+            case cmd.PinProduct(product_id=pid):
+                with self._program_lock:
+                    program.pin(pid)
+            case cmd.UpsertProduct(product=product):
+                with self._program_lock:
+                    program.upsert(product)
+                self._renderer.forget_card(product.id)
+                if product.id == self._shown_product:
+                    self._shown_product = False  # re-send the edited script
+            case cmd.SetPaused(paused=paused):
+                self._paused = paused
+            case cmd.SetStandbyImage(path=path):
+                self._standby = render_standby(self.width_px, self.height_px, path)
+            case cmd.StartRecording(path=path):
+                if self._recorder is not None:
+                    raise ValueError(f"already recording to {self._recorder.path}")
+                self._recorder = _Recorder(path, self.width_px, self.height_px, self.fps, s0)
+                self._renderer.compositor.invalidate()
+            case cmd.StopRecording():
+                if self._recorder is not None:
+                    self._recorder.close(s0)
+                    self._recorder = None
+
+    # --- status -----------------------------------------------------------------------------
+    def _status(self, s0: int) -> Status:
+        times = self._delivery_times
+        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 2 and \
+            times[-1] > times[0] else 0.0
+        rate = self.clock.sample_rate_hz
+        with self._program_lock:
+            product_left, show_left = self._program.time_left_s()
+        if self._on_air is not None:
+            speaking_left = max(0.0, (self._on_air.end_samples - s0) / rate)
+            product_left += speaking_left
+            show_left += speaking_left
+        sink = self._audio_sink
+        return Status(
+            on_air=not self._human, paused=self._paused, human=self._human,
+            recording=self._recorder is not None, fps_target=float(self.fps),
+            fps_delivered=round(fps, 2), frames_delivered=self._delivered,
+            frames_dropped=self._dropped,
+            audio_buffer_ms=(sink.buffered_samples * 1000 / rate) if sink else 0.0,
+            audio_underruns=sink.underruns if sink else 0,
+            synthesis_queue=max(0, self._synth.pending),
+            execution_provider=getattr(self._tts, "execution_provider", "CPU"),
+            elapsed_s=s0 / rate, product_time_left_s=product_left,
+            show_time_left_s=show_left)
