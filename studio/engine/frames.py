@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy.typing as npt
 from studio.compose.card import render_product_card
 from studio.compose.compositor import Compositor
 from studio.core.clock import MediaClock
+from studio.core.errors import StudioError
 from studio.face.motion import FaceMotion
 from studio.face.params import FaceParams
 from studio.program.timeline import ProductSegment
@@ -21,6 +23,7 @@ _LOG = logging.getLogger("studio.engine")
 CARD_FADE_IN_S = 0.35
 CARD_FADE_OUT_S = 0.25
 CARD_SLIDE_PX_AT_720 = 48
+MIN_CARD_W_PX, MIN_CARD_H_PX = 240, 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,21 +48,33 @@ class FrameRenderer:
         self.compositor = Compositor(width_px, height_px, show.stage, show.host.look,
                                      base_dir=show.base_dir, draw_host=draw_host)
         self._cards: dict[str, npt.NDArray[np.uint8]] = {}
+        self._failed_cards: set[str] = set()
+        self.products = {p.id: p for p in show.products}  # live edits replace entries
+        self.on_problem: Callable[[str], None] | None = None
         self._slide_px = round(CARD_SLIDE_PX_AT_720 * height_px / 720)
 
     def card_image(self, product_id: str) -> npt.NDArray[np.uint8]:
         card = self._cards.get(product_id)
         if card is None:
-            product = self.show.product(product_id)
+            product = self.products.get(product_id) or self.show.product(product_id)
             _, _, w, h = self.compositor.layout.card_rect_px
+            # Tiny frames (previews, tests): draw the card at a legible size, then shrink it.
+            scale = max(1.0, MIN_CARD_W_PX / w, MIN_CARD_H_PX / h)
             card = render_product_card(product, self.show.product_image_path(product),
-                                       self.show.stage.accent_color, w, h)
+                                       self.show.stage.accent_color, round(w * scale),
+                                       round(h * scale))
+            if scale > 1.0:
+                from PIL import Image
+
+                card = np.asarray(Image.fromarray(card).resize((w, h),
+                                                               Image.Resampling.LANCZOS))
             self._cards[product_id] = card
         return card
 
     def forget_card(self, product_id: str) -> None:
         """Drop a cached card (the product was edited); it is rendered again when shown."""
         self._cards.pop(product_id, None)
+        self._failed_cards.discard(product_id)
         self.compositor.set_card(None, None)
 
     def state_at(self, index: int, segment: ProductSegment | None) -> FrameState:
@@ -77,8 +92,17 @@ class FrameRenderer:
         return FrameState(index, start, face, product_id, alpha)
 
     def draw(self, state: FrameState) -> None:
-        if state.product_id is not None:
-            self.compositor.set_card(state.product_id, self.card_image(state.product_id))
+        pid = state.product_id
+        if pid is not None and pid not in self._failed_cards:
+            try:
+                self.compositor.set_card(pid, self.card_image(pid))
+            except StudioError as exc:
+                if self.on_problem is None:
+                    raise
+                # Live: tell the operator once and keep the host on air without this card.
+                self._failed_cards.add(pid)
+                self.compositor.set_card(None, None)
+                self.on_problem(f"the card for product {pid!r} cannot be drawn: {exc}")
         else:
             self.compositor.set_card(None, None)
         ease = 1.0 - (1.0 - state.card_alpha) ** 3

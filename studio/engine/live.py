@@ -182,6 +182,7 @@ class LiveEngine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._frame_index = 0
+        self._problems_seen: dict[str, float] = {}
 
     # --- public API -----------------------------------------------------------------------
     @property
@@ -234,6 +235,11 @@ class LiveEngine:
 
     # --- the engine thread ----------------------------------------------------------------
     def _emit(self, event: Event) -> None:
+        if isinstance(event, Problem):  # the same problem every frame is one message
+            now = time.monotonic()
+            if now - self._problems_seen.get(event.message, -1e9) < 10.0:
+                return
+            self._problems_seen[event.message] = now
         for callback in list(self._subscribers):
             try:
                 callback(event)
@@ -251,6 +257,8 @@ class LiveEngine:
         self._face = FaceMotion(self.clock, seed=show_seed(self._show))
         self._renderer = FrameRenderer(self._show, self.width_px, self.height_px, self.clock,
                                        self._face)
+        self._renderer.on_problem = lambda message: self._emit(Problem(
+            message, "fix the product (image, text) in the queue; the show goes on meanwhile"))
         self._synth = _Synthesizer(self._tts, self._emit)
         self._standby = render_standby(self.width_px, self.height_px)
         self._clips: deque[_Placed] = deque()
@@ -398,6 +406,8 @@ class LiveEngine:
             return
         with self._program_lock:
             line = self._program.peek_next_line()
+            if line is None:
+                self._program.next_line()  # commit the move to the end of the run-down
         if line is None:
             if not self._ended_emitted and self._program.ended:
                 self._ended_emitted = True
@@ -545,6 +555,7 @@ class LiveEngine:
             case cmd.UpsertProduct(product=product):
                 with self._program_lock:
                     program.upsert(product)
+                self._renderer.products[product.id] = product
                 self._renderer.forget_card(product.id)
                 if product.id == self._shown_product:
                     self._shown_product = False  # re-send the edited script
