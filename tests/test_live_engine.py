@@ -205,7 +205,7 @@ def test_go_now_and_skip(engine) -> None:  # type: ignore[no-untyped-def]
     assert said.index("c") == len([p for p in said if p in {None, "a"}])
     run_until(eng, rec, lambda: rec.of(QueueChanged)[-1].entries[1].status
               == ProductStatus.SKIPPED, max_frames=10)
-    run_until(eng, rec, lambda: eng._program.ended)  # noqa: SLF001
+    run_until(eng, rec, lambda: eng._program.ended)
     assert "b" not in [s.product_id for s in rec.sentences()]
 
 
@@ -223,7 +223,7 @@ def test_a_bad_edit_is_a_problem_not_a_crash(engine, tmp_path: Path) -> None:  #
 
 
 def test_edits_are_saved(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    eng, rec = engine
+    eng, _ = engine
     product = eng.show.products[1].model_copy(update={"name": "Bravo Pan XL", "price": 25.0})
     eng.send(cmd.UpsertProduct(product))
     eng.send(cmd.ReorderQueue(("b", "a", "c")))

@@ -253,7 +253,7 @@ class LiveEngine:
             host = self._show.host
             self._tts = PiperTTS(host.voice, base_dir=self._show.base_dir,
                                  speaking_rate=host.speaking_rate,
-                                 language=self._show.show.language)
+                                 language=self._show.show.language, threads=1)
         self._face = FaceMotion(self.clock, seed=show_seed(self._show))
         self._renderer = FrameRenderer(self._show, self.width_px, self.height_px, self.clock,
                                        self._face)

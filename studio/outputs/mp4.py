@@ -49,7 +49,7 @@ class Mp4Writer:
         gop = max(1, round(float(fps) * 2))
         video.codec_context.gop_size = gop
         video.options = {"crf": str(crf), "preset": preset, "profile": "high",
-                         "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0",
+                         "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:rc-lookahead=10",
                          "colorprim": "bt709", "transfer": "bt709", "colormatrix": "bt709"}
         self._video = video
         audio: Any = self._container.add_stream("aac", rate=sample_rate_hz, layout="stereo")

@@ -75,11 +75,14 @@ class PiperTTS:
     """A Piper voice on onnxruntime; ``synthesize`` returns one sentence with phoneme spans."""
 
     def __init__(self, voice: str = "en_US-joe-medium", *, base_dir: Path | None = None,
-                 speaking_rate: float = 1.0, language: str = "en", volume: float = 0.85) -> None:
+                 speaking_rate: float = 1.0, language: str = "en", volume: float = 0.85,
+                 threads: int | None = None) -> None:
+        """``threads`` caps onnxruntime's CPU threads: live mode leaves a core to the video."""
         files = resolve_voice(voice, base_dir)
         self.name = files.name
         self.language = language
         self._lock = threading.Lock()
+        self._threads = threads
         self._voice = self._load(files)
         from piper import SynthesisConfig
 
@@ -115,6 +118,9 @@ class PiperTTS:
                                  "download the voice again") from None
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        if self._threads is not None:
+            options.intra_op_num_threads = self._threads
+            options.inter_op_num_threads = 1
         try:
             session = onnxruntime.InferenceSession(model, sess_options=options,
                                                    providers=requested_providers())
