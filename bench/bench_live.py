@@ -12,6 +12,7 @@ between the command and the first output frame that shows the other source. With
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -64,7 +65,7 @@ def run(seconds: float, width: int, height: int, audio_device: str | None,
     time.sleep(seconds)
     window = arrivals[start_index:]
     status = last_status[0]
-    intervals_ms = [(b[0] - a[0]) * 1000 for a, b in zip(window, window[1:], strict=False)]
+    intervals_ms = [(b[0] - a[0]) * 1000 for a, b in itertools.pairwise(window)]
     frame_ms = 1000 / 30
     pacing = {
         "seconds": seconds, "size": f"{width}x{height}@30",
