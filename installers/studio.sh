@@ -65,6 +65,11 @@ fi
 export PATH="$venv/bin:$PATH"
 case "$verb" in
   demo)
+    if [[ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]]; then
+      say "Opening LiveHost Studio with the demo show on air"
+      exec studio app "$here/assets/shows/demo/demo.toml" "$@"
+    fi
+    say "No display found: rendering the demo show to a file instead (on a desktop this opens the studio window)"
     exec studio demo "$@"
     ;;
   test)
