@@ -1,7 +1,8 @@
 """One media clock: the audio sample count is the master, video frames derive from it.
 
 Every timestamp in the engine is an integer number of samples at ``ENGINE_SAMPLE_RATE_HZ``.
-Video frame ``i`` starts at sample ``floor(i * rate / fps)``; with integer arithmetic and
+Video frame ``i`` starts at sample ``ceil(i * rate / fps)``, the first sample at or after its
+time, so ``frame_at_sample(frame_start_sample(i)) == i``; with integer arithmetic and
 ``Fraction`` frame rates nothing drifts, however long the show runs.
 """
 
@@ -43,17 +44,17 @@ class MediaClock:
     sample_rate_hz: int = ENGINE_SAMPLE_RATE_HZ
 
     def frame_start_sample(self, frame_index: int) -> int:
-        return frame_index * self.sample_rate_hz * self.fps.denominator // self.fps.numerator
+        return -(-frame_index * self.sample_rate_hz * self.fps.denominator // self.fps.numerator)
 
     def frame_at_sample(self, sample: int) -> int:
         """Index of the frame on screen while ``sample`` plays."""
         return sample * self.fps.numerator // (self.sample_rate_hz * self.fps.denominator)
 
     def frames_covering(self, n_samples: int) -> int:
-        """Number of frames whose span together covers ``n_samples`` (ceil)."""
-        num = n_samples * self.fps.numerator
-        den = self.sample_rate_hz * self.fps.denominator
-        return -(-num // den)
+        """The fewest frames whose spans together cover ``n_samples`` samples."""
+        if n_samples <= 0:
+            return 0
+        return self.frame_at_sample(n_samples - 1) + 1
 
     def samples_to_s(self, samples: int) -> float:
         return samples / self.sample_rate_hz
