@@ -113,7 +113,7 @@ class StageLayout:
             return StageLayout(w, h, host, card)
         card_w, card_h = round(w * 0.3), round(h * 0.8)
         card = (w - card_w - round(w * 0.035), round(h * 0.12), card_w, card_h)
-        host_w, host_top = round(w * 0.5), round(h * 0.07)
+        host_w, host_top = round(w * 0.5), round(h * 0.15)  # below the AI label
         host_x = {"left": round(w * 0.06), "center": round((w - host_w) / 2 - w * 0.08),
                   "right": round(w * 0.06)}[host_position]
         return StageLayout(w, h, (host_x, host_top, host_w, h - host_top), card)
