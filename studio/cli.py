@@ -14,7 +14,7 @@ from typing import TextIO
 
 from studio import __version__
 from studio.core.clock import parse_fps
-from studio.core.errors import StudioError, UserInputError
+from studio.core.errors import DependencyError, StudioError, UserInputError
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -87,9 +87,36 @@ def _render(show_path: Path, out: Path, size: tuple[int, int], fps: Fraction,
     return 0
 
 
+def _check_display() -> None:
+    """Qt aborts the process without a display; say what to do instead."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise DependencyError(
+            "no display to open the studio window on (DISPLAY and WAYLAND_DISPLAY are unset); "
+            "run it in a desktop session, or under a virtual display: "
+            "xvfb-run -a studio app SHOW.toml. `studio render` needs no display")
+
+
+def _app(show_path: Path | None, size: tuple[int, int], fps: Fraction) -> int:
+    """Open the operator's window; a show given on the command line goes on air at once."""
+    if show_path is not None:
+        from studio.show.loader import load_show
+
+        load_show(show_path)  # a bad file is reported here, before any window opens
+    _check_display()
+    try:
+        from studio.ui.app import run_app
+    except ImportError as exc:
+        raise DependencyError(f"the studio window needs PySide6 ({exc}); install it with "
+                              ".venv/bin/pip install 'PySide6-Essentials>=6.6'") from None
+    return run_app(show_path, width_px=size[0], height_px=size[1], fps=fps)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="studio", description="LiveHost Studio: AI digital hosts for live commerce.")
+        prog="studio", description="LiveHost Studio: AI digital hosts for live commerce. "
+        "Without a command, opens the studio window.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
     sub = parser.add_subparsers(dest="command")
@@ -110,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a show file and list every problem")
     check.add_argument("show", type=Path)
+
+    app = sub.add_parser("app", help="open the studio window (with SHOW on air)")
+    app.add_argument("show", type=Path, nargs="?", default=None,
+                     help="a show file to put on air at once (.toml)")
+    app.add_argument("--size", type=_size, default=(1280, 720),
+                     help="program output WIDTHxHEIGHT (1280x720)")
+    app.add_argument("--fps", type=_fps, default=Fraction(30), help="frame rate (30)")
     return parser
 
 
@@ -136,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.show}: OK — {len(show.products)} products, "
                   f"voice {show.host.voice}, background {show.stage.background}")
             return 0
-        parser.print_help()
-        return 0
+        if args.command == "app":
+            return _app(args.show, args.size, args.fps)
+        return _app(None, (1280, 720), Fraction(30))
     except StudioError as exc:
         print(f"studio: error: {exc}", file=sys.stderr)
         return exc.exit_code

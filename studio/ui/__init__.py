@@ -1,0 +1,1 @@
+"""The PySide6 studio window. The only package that imports Qt (an import contract checks)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from studio.engine.events import FrameDelivered
@@ -69,15 +69,10 @@ class PreviewWidget(QWidget):
             painter.drawImage(self.image_rect(), self._image)
         else:
             painter.setPen(QColor(theme.MUTED))
-            font = QFont(self.font())
-            font.setPointSizeF(font.pointSizeF() * 1.8)
-            font.setBold(True)
-            painter.setFont(font)
+            painter.setFont(theme.scaled_font(self.font(), 1.8, bold=True))
             upper = QRectF(self.rect()).adjusted(0, 0, 0, -self.height() * 0.08)
             painter.drawText(upper, Qt.AlignmentFlag.AlignCenter, self.placeholder)
-            font.setPointSizeF(self.font().pointSizeF() * 1.05)
-            font.setBold(False)
-            painter.setFont(font)
+            painter.setFont(theme.scaled_font(self.font(), 1.05, bold=False))
             lower = QRectF(self.rect()).adjusted(0, self.height() * 0.1, 0, 0)
             painter.drawText(lower, Qt.AlignmentFlag.AlignCenter, self.placeholder_hint)
         painter.end()

@@ -6,6 +6,7 @@ instead of reading a traceback or losing what they typed.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,18 @@ class ProductDialog(QDialog):
         layout.addWidget(buttons)
         if product is not None:
             self._fill(product)
+        else:  # a new product: suggest an id from the name until the id is typed by hand
+            self.name.textEdited.connect(self._suggest_id)
+            self.id.textEdited.connect(self._stop_suggesting)
+        self._suggesting = product is None
+
+    def _stop_suggesting(self, _text: str) -> None:
+        if self._suggesting:
+            self._suggesting = False
+            self.name.textEdited.disconnect(self._suggest_id)
+
+    def _suggest_id(self, name: str) -> None:
+        self.id.setText(re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64])
 
     def _fill(self, product: Product) -> None:
         self.name.setText(product.name)
@@ -163,6 +176,8 @@ class ProductDialog(QDialog):
                 if err["type"] == "missing" or (err["type"] == "string_too_short"
                                                 and len(loc) == 1):
                     message = "required"
+                if key == "id" and err["type"] == "string_pattern_mismatch":
+                    message = "use only letters, digits, - _ and . (no spaces)"
                 if key == "selling_points" and len(loc) > 1:
                     message = f"line {int(loc[1]) + 1}: {message}"
                 if not key and "original_price" in message:

@@ -175,10 +175,7 @@ class StatusDelegate(QStyledItemDelegate):
         fill.setAlpha(235 if filled else 0)
         painter.setBrush(fill)
         painter.drawRoundedRect(rect, rect.height() / 2, rect.height() / 2)
-        font = QFont(option.font)  # type: ignore[attr-defined]
-        font.setBold(True)
-        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.82))
-        painter.setFont(font)
+        painter.setFont(theme.scaled_font(option.font, 0.82, bold=True))  # type: ignore[attr-defined]
         painter.setPen(QColor("#101010") if filled else color)
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text.upper())
         painter.restore()
@@ -268,6 +265,8 @@ class QueuePanel(QWidget):
 
     # -- from the engine ---------------------------------------------------------------------
     def set_entries(self, entries: Sequence[QueueEntry]) -> None:
+        if list(entries) == self.model.entries:
+            return  # the engine re-sends the queue often; a reset would flicker and lose hover
         selected = self.selected_id()
         self.model.set_entries(entries)
         if selected is not None:

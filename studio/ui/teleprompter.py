@@ -17,6 +17,8 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QFont,
+    QFontMetricsF,
+    QLinearGradient,
     QPainter,
     QPaintEvent,
     QPen,
@@ -50,6 +52,7 @@ PAST = QColor("#5d6272")
 UPCOMING = QColor("#c4c8d2")
 CURRENT = QColor("#ffffff")
 INSERTED = QColor("#7fb2ff")
+PAST_INSERTED = QColor("#4a5f86")
 WORD_BG = QColor(theme.AMBER)
 WORD_FG = QColor("#111111")
 
@@ -291,8 +294,7 @@ class TeleprompterView(QWidget):
         font = self._font()
         option = QTextOption()
         option.setWrapMode(QTextOption.WrapMode.WordWrap)
-        line_height = float(self.fontMetrics().height()) * self._font_size / max(
-            1, self.font().pointSize())
+        line_height = QFontMetricsF(font).height()
         gap = line_height * 0.55
         y = 0.0
         for row in self.rows:
@@ -374,7 +376,7 @@ class TeleprompterView(QWidget):
         if self.mirror:
             painter.setTransform(QTransform(-1, 0, 0, 1, self.width(), 0))
         eye_y = self.height() * EYE_LINE
-        if not self.manual:
+        if not self.manual and self.rows:
             band = QRectF(0, eye_y - self._font_size * 0.95, self.width(), self._font_size * 1.9)
             painter.fillRect(band, QColor(255, 255, 255, 10))
             arrow = QPolygonF([QPointF(4, eye_y - 10), QPointF(16, eye_y), QPointF(4, eye_y + 10)])
@@ -390,7 +392,7 @@ class TeleprompterView(QWidget):
             return
         label_font = QFont(self.font())
         label_font.setPointSize(max(8, int(self._font_size * 0.38)))
-        label_font.setBold(True)
+        label_font.setBold(True)  # explicit point size: the stylesheet sizes in pixels
         font = self._font()
         for index, row in enumerate(self.rows):
             if row.layout is None:
@@ -399,12 +401,10 @@ class TeleprompterView(QWidget):
             if y + row.height < -20 or y > self.height() + 20:
                 continue
             current = index == self._current_row
-            if self.manual:
-                color = CURRENT
-            elif current:
+            if self.manual or current:
                 color = CURRENT
             elif index < self._current_row:
-                color = PAST
+                color = PAST_INSERTED if row.kind != "script" else PAST
             else:
                 color = INSERTED if row.kind != "script" else UPCOMING
             if row.kind in _KIND_LABELS:
@@ -429,17 +429,56 @@ class TeleprompterView(QWidget):
                         span[0], span[1] - span[0], fmt)
                     selections.append(selection)
             row.layout.draw(painter, QPointF(MARGIN_PX, y), selections)
+        self._paint_fades(painter)
         painter.end()
+
+    def _paint_fades(self, painter: QPainter) -> None:
+        """Soft top and bottom edges, so lines slide in and out instead of being cut."""
+        painter.resetTransform()
+        depth = min(self.height() * 0.2, 110.0)
+        bg = QColor("#0b0c10")
+        clear = QColor(bg)
+        clear.setAlpha(0)
+        for top in (True, False):
+            y0 = 0.0 if top else self.height() - depth
+            gradient = QLinearGradient(0, y0, 0, y0 + depth)
+            gradient.setColorAt(0.0, bg if top else clear)
+            gradient.setColorAt(1.0, clear if top else bg)
+            painter.fillRect(QRectF(0, y0, self.width(), depth), QBrush(gradient))
 
 
 def format_clock(seconds: float) -> str:
     """``mm:ss`` (``h:mm:ss`` past an hour); negative or unknown shows as ``--:--``."""
     if seconds != seconds or seconds < 0:  # NaN or unknown
         return "--:--"
-    total = int(round(seconds))
+    total = round(seconds)
     h, rest = divmod(total, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when narrow; the tooltip keeps the whole text."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(40)
+        self.full_text = ""
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight,
+                                                   max(10, self.width())))
 
 
 class TeleprompterPanel(QWidget):
@@ -448,7 +487,7 @@ class TeleprompterPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view = TeleprompterView(self)
-        self.title_label = QLabel("—")
+        self.title_label = ElidedLabel("—")
         self.title_label.setStyleSheet("font-size: 16px; font-weight: 700; background: none;")
         self.product_left = QLabel("--:--")
         self.show_left = QLabel("--:--")
@@ -466,10 +505,13 @@ class TeleprompterPanel(QWidget):
         header = QHBoxLayout()
         header.setContentsMargins(10, 6, 10, 6)
         header.addWidget(self.title_label, 1)
+        header.addSpacing(10)
         header.addWidget(caption("PRODUCT"))
+        header.addSpacing(4)
         header.addWidget(self.product_left)
-        header.addSpacing(14)
+        header.addSpacing(16)
         header.addWidget(caption("SHOW"))
+        header.addSpacing(4)
         header.addWidget(self.show_left)
 
         self.font_size = QSpinBox()
@@ -492,7 +534,7 @@ class TeleprompterPanel(QWidget):
         self.speed.setValue(self.view.scroll_speed_px_s)
         self.speed.valueChanged.connect(self.view.set_scroll_speed)
         self.rewind = QToolButton()
-        self.rewind.setText("⏮")
+        self.rewind.setText("Top")
         self.rewind.setToolTip("Back to the top")
         self.rewind.clicked.connect(self.view.rewind)
         self.manual.toggled.connect(self._manual_toggled)
@@ -522,7 +564,7 @@ class TeleprompterPanel(QWidget):
         self.rewind.setEnabled(manual)
 
     def show_script(self, script: ScriptShown) -> None:
-        self.title_label.setText(script.title or "—")
+        self.title_label.set_full_text(script.title or "—")
         self.view.show_script(script)
 
     def update_status(self, status: Status) -> None:
@@ -530,7 +572,7 @@ class TeleprompterPanel(QWidget):
         self.show_left.setText(format_clock(status.show_time_left_s))
 
     def clear(self) -> None:
-        self.title_label.setText("—")
+        self.title_label.set_full_text("—")
         self.product_left.setText("--:--")
         self.show_left.setText("--:--")
         self.view.clear()

@@ -6,7 +6,7 @@ everything else stays grey so those colours are never ambiguous.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
 BG = "#17181d"
@@ -48,6 +48,8 @@ QPushButton#primary {{ background: {ACCENT}; border-color: {ACCENT}; color: whit
     font-weight: 600; }}
 QPushButton#danger {{ background: {RED_DARK}; border-color: {RED}; color: white;
     font-weight: 600; }}
+QPushButton#primary:disabled, QPushButton#danger:disabled {{ background: {RAISED};
+    border-color: {BORDER}; color: #555a68; }}
 QLineEdit, QPlainTextEdit, QTextEdit, QSpinBox, QDoubleSpinBox, QComboBox, QKeySequenceEdit {{
     background: #12131a; border: 1px solid {BORDER}; border-radius: 4px; padding: 4px 6px;
     selection-background-color: {ACCENT}; }}
@@ -75,6 +77,18 @@ QLabel#sectionTitle {{ color: {MUTED}; font-weight: 600; background: transparent
 QCheckBox {{ background: transparent; }}
 QFrame#card {{ background: {PANEL}; border: 1px solid {BORDER}; border-radius: 6px; }}
 """
+
+
+def scaled_font(font: QFont, factor: float, *, bold: bool | None = None) -> QFont:
+    """A copy of ``font`` ``factor`` times as big, whether it is sized in points or pixels."""
+    scaled = QFont(font)
+    if font.pixelSize() > 0:
+        scaled.setPixelSize(max(6, round(font.pixelSize() * factor)))
+    else:
+        scaled.setPointSizeF(max(5.0, font.pointSizeF() * factor))
+    if bold is not None:
+        scaled.setBold(bold)
+    return scaled
 
 
 def apply_dark_theme(app: QApplication) -> None:

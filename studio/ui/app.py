@@ -1,0 +1,43 @@
+"""Starts the Qt application with the studio window (``studio`` / ``studio app SHOW``)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from studio.ui.main_window import StudioWindow, live_engine_factory
+from studio.ui.theme import apply_dark_theme
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The one QApplication, themed; reused when it exists (tests, embedding)."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("LiveHost Studio")
+    app.setOrganizationName("LiveHost")
+    app.setDesktopFileName("livehost-studio")
+    apply_dark_theme(app)
+    return app
+
+
+def run_app(show_path: Path | None = None, *, width_px: int = 1280, height_px: int = 720,
+            fps: Fraction = Fraction(30)) -> int:
+    """Open the window (with ``show_path`` on air) and run until it is closed."""
+    app = create_application()
+    window = StudioWindow(engine_factory=live_engine_factory(width_px, height_px, fps))
+    window.show()
+    if show_path is not None:
+        window.open_show(show_path)
+    # Ctrl+C in the terminal closes the window cleanly (stopping the engine, saving settings).
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    tick = QTimer()
+    tick.start(250)  # lets Python see the signal while Qt's loop runs
+    tick.timeout.connect(lambda: None)
+    return app.exec()

@@ -1,0 +1,199 @@
+"""File menu work: open (validated first), save with queue edits, recent files, recording.
+
+A show file that fails validation opens nothing: whatever is on air stays on air, and the
+operator sees every problem at once, each with its line and field.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from studio.core.errors import StudioError
+from studio.engine.commands import StartRecording, StopRecording
+from studio.show.loader import ShowFileError, load_show
+
+if TYPE_CHECKING:
+    from studio.ui.main_window import StudioWindow
+
+SHOW_FILTER = "Show files (*.toml);;All files (*)"
+
+
+class ShowFiles:
+    """Owns the File menu's actions; talks to the window, never to widgets of other panels."""
+
+    def __init__(self, window: StudioWindow) -> None:
+        self.window = window
+        self.recent_menu: QMenu | None = None
+        self.recording = False
+        self.last_dialog: QMessageBox | None = None  # the newest error dialog (tests read it)
+
+    def build_menu(self, menu: QMenu) -> None:
+        w = self.window
+
+        def add(title: str, slot: object, key: str = "") -> QAction:
+            action = QAction(title, w)
+            if key:
+                action.setShortcut(QKeySequence(key))
+            action.triggered.connect(lambda _=False: slot())  # type: ignore[operator]
+            menu.addAction(action)
+            return action
+
+        self.open_action = add("Open show…", self.choose_and_open, "Ctrl+O")
+        self.demo_action = add("Open demo show", self.open_demo)
+        self.recent_menu = menu.addMenu("Open recent")
+        menu.addSeparator()
+        self.save_action = add("Save", self.save, "Ctrl+S")
+        self.save_as_action = add("Save as…", self.save_as, "Ctrl+Shift+S")
+        menu.addSeparator()
+        menu.addAction(w.registry.actions["record"])
+        menu.addSeparator()
+        self.close_action = add("Close show", w.stop_show)
+        add("Quit", w.confirm_quit, "Ctrl+Q")
+        self.update_recent_menu()
+
+    # -- opening -----------------------------------------------------------------------------
+    def choose_and_open(self) -> None:
+        start = str(self.window.show_path.parent) if self.window.show_path else ""
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open show", start, SHOW_FILTER)
+        if path:
+            self.open_show(Path(path))
+
+    def open_demo(self) -> None:
+        try:
+            from studio.paths import demo_show_path
+
+            self.open_show(demo_show_path())
+        except StudioError as exc:
+            self.error_dialog("The demo show is missing", str(exc))
+
+    def open_show(self, path: Path) -> bool:
+        """Load and validate ``path``; only a valid show replaces what is on air."""
+        try:
+            show = load_show(path)
+        except ShowFileError as exc:
+            count = len(exc.problems)
+            self.error_dialog(
+                f"{path.name} has {count} problem{'s' if count != 1 else ''}; nothing was opened",
+                "\n".join(f"• {p}" for p in exc.problems)
+                + "\n\nFix the file and open it again. What is on air keeps running.")
+            return False
+        except StudioError as exc:
+            self.error_dialog(f"{path.name} could not be opened", str(exc))
+            return False
+        if not self.window.start_show(show, path):
+            return False
+        self.window.settings.add_recent(path)
+        self.update_recent_menu()
+        self.window.save_settings()
+        return True
+
+    def update_recent_menu(self) -> None:
+        menu = self.recent_menu
+        if menu is None:
+            return
+        menu.clear()
+        recent = self.window.settings.recent_files
+        for number, text in enumerate(recent, start=1):
+            action = menu.addAction(f"&{number % 10}  {text}")
+            action.triggered.connect(lambda _=False, p=text: self.open_show(Path(p)))
+        if not recent:
+            menu.addAction("(none yet)").setEnabled(False)
+        else:
+            menu.addSeparator()
+            menu.addAction("Clear list", self._clear_recent)
+
+    def _clear_recent(self) -> None:
+        self.window.settings.recent_files = []
+        self.update_recent_menu()
+
+    # -- saving ------------------------------------------------------------------------------
+    def save(self) -> bool:
+        path = self.window.show_path
+        if path is None:
+            return self.save_as()
+        return self.save_to(path)
+
+    def save_as(self) -> bool:
+        if self.window.engine is None:
+            self.window.statusBar().showMessage("Nothing to save: no show is open.", 5000)
+            return False
+        start = str(self.window.show_path or "show.toml")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save show as", start, SHOW_FILTER)
+        if not path:
+            return False
+        target = Path(path) if Path(path).suffix else Path(path).with_suffix(".toml")
+        if not self.save_to(target):
+            return False
+        self.window.show_path = target
+        self.window.settings.add_recent(target)
+        self.update_recent_menu()
+        return True
+
+    def save_to(self, path: Path) -> bool:
+        """Write the show as it is now, queue edits included (the engine serialises it)."""
+        engine = self.window.engine
+        if engine is None:
+            self.window.statusBar().showMessage("Nothing to save: no show is open.", 5000)
+            return False
+        try:
+            engine.save_show(path)
+        except (StudioError, OSError, ValueError) as exc:
+            self.error_dialog(f"Could not save {path.name}", str(exc))
+            return False
+        self.window.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    # -- recording ---------------------------------------------------------------------------
+    def set_recording(self, recording: bool, *, force: bool = False) -> None:
+        """Mirror the engine's recording state on the action (menu text, toolbar check)."""
+        action = self.window.registry.actions["record"]
+        action.setCheckable(True)
+        if not force and recording == self.recording and action.isChecked() == recording:
+            return
+        self.recording = recording
+        action.setChecked(recording)
+        action.setText("Stop recording" if recording else "Start recording…")
+        key = self.window.registry.key_text("record")
+        label = "● REC: stop" if recording else "Record"
+        action.setIconText(f"{label}   {key}" if key else label)
+
+    def toggle_recording(self) -> None:
+        w = self.window
+        if w.engine is None:
+            w.send(StopRecording())  # reports "no show on air"
+            return
+        if self.recording:
+            w.send(StopRecording())
+            self.set_recording(False)
+            return
+        self.set_recording(False, force=True)  # the checkable action flipped itself on click
+        folder = w.settings.last_record_dir or str(Path.home())
+        name = f"livehost-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
+        path, _ = QFileDialog.getSaveFileName(w, "Record program to", str(Path(folder) / name),
+                                              "MP4 video (*.mp4)")
+        if path:
+            self.start_recording(Path(path))
+
+    def start_recording(self, path: Path) -> None:
+        target = path if path.suffix.lower() == ".mp4" else path.with_suffix(".mp4")
+        self.window.settings.last_record_dir = str(target.parent)
+        if self.window.send(StartRecording(target)):
+            self.set_recording(True)
+
+    # -- messages ----------------------------------------------------------------------------
+    def error_dialog(self, title: str, details: str) -> QMessageBox:
+        """A non-modal message: the show and its hotkeys (modal dialogs block them) keep working."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "LiveHost Studio", title,
+                          QMessageBox.StandardButton.Ok, self.window)
+        box.setInformativeText(details)
+        box.setMinimumWidth(560)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.show()
+        self.last_dialog = box
+        return box

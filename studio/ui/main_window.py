@@ -1,0 +1,495 @@
+"""The operator's studio window: preview in the middle, panels in docks around it.
+
+This module only wires things together: each panel is its own module, every control comes
+from the ACTIONS table, and every operator intent becomes a command for the engine.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.engine.actions import QUICK_PHRASE_COUNT, effective_keys
+from studio.engine.commands import (
+    Command,
+    GoToProduct,
+    Interject,
+    PinProduct,
+    ReorderQueue,
+    SetSkipped,
+    SetStandbyImage,
+    UpsertProduct,
+)
+from studio.engine.events import FrameDelivered, Problem, SentenceStarted, Status, TakeoverChanged
+from studio.show.model import Show
+from studio.ui import theme
+from studio.ui.actions import ActionRegistry, TypingGuard
+from studio.ui.bridge import Engine, EngineBridge
+from studio.ui.files import ShowFiles
+from studio.ui.guard import guarded, set_reporter
+from studio.ui.help_overlay import HelpOverlay
+from studio.ui.interject_panel import InterjectPanel
+from studio.ui.preview import PreviewWidget
+from studio.ui.product_dialog import ProductDialog
+from studio.ui.queue_panel import QueuePanel
+from studio.ui.settings import Settings, SettingsStore
+from studio.ui.settings_dialog import SettingsDialog
+from studio.ui.status_panel import ProblemBanner, StatusPanel
+from studio.ui.takeover_panel import TakeoverPanel
+from studio.ui.teleprompter import TeleprompterPanel
+
+_LOG = logging.getLogger("studio.ui")
+
+EngineFactory = Callable[[Show, Path | None], Engine]
+STATE_VERSION = 1
+
+
+def live_engine_factory(width_px: int = 1280, height_px: int = 720,
+                        fps: Fraction = Fraction(30)) -> EngineFactory:
+    """The real engine; imported lazily so the window opens fast and tests can swap it."""
+
+    def make(show: Show, path: Path | None) -> Engine:
+        from studio.engine.live import LiveEngine
+
+        return LiveEngine(show, width_px=width_px, height_px=height_px, fps=fps, show_path=path)
+
+    return make
+
+
+class StudioWindow(QMainWindow):
+    """One show at a time; opening another stops the old engine cleanly first."""
+
+    def __init__(self, store: SettingsStore | None = None, *,
+                 engine_factory: EngineFactory | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("LiveHost Studio")
+        self.setObjectName("StudioWindow")
+        self.store = store or SettingsStore()
+        self.settings: Settings = self.store.load()
+        self.engine_factory = engine_factory or live_engine_factory()
+        self.bridge = EngineBridge(self)
+        self.show_path: Path | None = None
+        self.last_status: Status | None = None
+
+        self.banner = ProblemBanner()
+        set_reporter(lambda message, fix: self.banner.show_problem(Problem(message, fix)))
+        self.preview = PreviewWidget()
+        self.program_title = QLabel("PROGRAM")
+        self.program_title.setObjectName("sectionTitle")
+        self.program_state = QLabel()
+        self.program_state.setTextFormat(Qt.TextFormat.RichText)
+        self.queue = QueuePanel()
+        self.teleprompter = TeleprompterPanel()
+        self.takeover = TakeoverPanel()
+        self.interject = InterjectPanel()
+        self._build_central()
+        self._build_docks()
+        self.status_panel = StatusPanel(self.statusBar())
+
+        self.files = ShowFiles(self)
+        handlers: dict[str, Callable[[], None]] = {
+            "go_now": self.go_now, "record": self.files.toggle_recording,
+            "help": self.toggle_help}
+        for n in range(1, QUICK_PHRASE_COUNT + 1):
+            handlers[f"quick_phrase_{n}"] = functools.partial(self.say_quick_phrase, n)
+        self.registry = ActionRegistry(self, self.send, handlers)
+        self.help_overlay = HelpOverlay(self)
+        self._typing_guard = TypingGuard(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._typing_guard)
+        self._build_toolbar()
+        self._build_menus()
+        self._connect()
+        self.apply_settings()
+        self.takeover.set_live(False)
+        for warning in self.store.warnings:
+            self.banner.show_problem(Problem(warning, "", "warning"))
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build_central(self) -> None:
+        header = QHBoxLayout()
+        header.setContentsMargins(4, 0, 4, 0)
+        header.addWidget(self.program_title)
+        header.addStretch(1)
+        header.addWidget(self.program_state)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(6)
+        layout.addWidget(self.banner)
+        layout.addLayout(header)
+        layout.addWidget(self.preview, 1)
+        self.setCentralWidget(central)
+        self._set_program_state(None)
+
+    def _dock(self, title: str, name: str, widget: QWidget,
+              area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.takeover_dock = self._dock("Takeover", "takeover_dock", self.takeover, left)
+        self.queue_dock = self._dock("Run-down", "queue_dock", self.queue, left)
+        self.prompter_dock = self._dock("Teleprompter", "teleprompter_dock", self.teleprompter,
+                                        right)
+        self.interject_dock = self._dock("Interjections", "interject_dock", self.interject,
+                                         Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.docks = [self.takeover_dock, self.queue_dock, self.prompter_dock,
+                      self.interject_dock]
+        self.resizeDocks([self.takeover_dock, self.queue_dock], [290, 520],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([self.queue_dock, self.prompter_dock], [400, 500],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.interject_dock], [200], Qt.Orientation.Vertical)
+        self._default_state = self.saveState(STATE_VERSION)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Show controls")
+        bar.setObjectName("controls_toolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for action_id in ("pause_resume", "next_product", "skip_sentence", "interrupt",
+                          "go_now", "record"):
+            bar.addAction(self.registry.actions[action_id])
+        bar.addSeparator()
+        bar.addAction(self.registry.actions["help"])
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file = menu.addMenu("&File")
+        self.files.build_menu(file)
+        show = menu.addMenu("&Show")
+        for action_id in ("takeover", "pause_resume", "next_product", "skip_sentence",
+                          "interrupt", "go_now"):
+            show.addAction(self.registry.actions[action_id])
+        phrases = show.addMenu("Quick phrases")
+        for n in range(1, QUICK_PHRASE_COUNT + 1):
+            phrases.addAction(self.registry.actions[f"quick_phrase_{n}"])
+        show.addSeparator()
+        show.addAction("Add product…", self.add_product)
+        show.addAction("Standby picture…", self.takeover._pick)
+        view = menu.addMenu("&View")
+        for dock in self.docks:
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        view.addAction("Reset layout", self.reset_layout)
+        settings = menu.addMenu("Se&ttings")
+        prefs = QAction("Preferences…", self)
+        prefs.setShortcut(QKeySequence("Ctrl+,"))
+        prefs.triggered.connect(lambda: self.open_preferences())
+        settings.addAction(prefs)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.registry.actions["help"])
+        self.menu_keys = {"Open show": "Ctrl+O", "Save": "Ctrl+S", "Save as": "Ctrl+Shift+S",
+                          "Quit": "Ctrl+Q", "Preferences": "Ctrl+,"}
+
+    def _connect(self) -> None:
+        b = self.bridge
+        b.frame_delivered.connect(self._on_frame)
+        b.sentence_started.connect(self._on_sentence)
+        b.script_shown.connect(self.teleprompter.show_script)
+        b.queue_changed.connect(lambda e: self.queue.set_entries(e.entries))
+        b.status_changed.connect(self._on_status)
+        b.takeover_changed.connect(self._on_takeover)
+        b.problem.connect(self._on_problem)
+        b.show_ended.connect(self._on_show_ended)
+        b.engine_changed.connect(self._on_engine_changed)
+        q = self.queue
+        q.reorder_requested.connect(lambda ids: self.send(ReorderQueue(tuple(ids))))
+        q.go_requested.connect(lambda pid, now: self.send(GoToProduct(pid, now)))
+        q.skip_requested.connect(lambda pid, skip: self.send(SetSkipped(pid, skip)))
+        q.pin_requested.connect(lambda pid: self.send(PinProduct(pid)))
+        q.add_requested.connect(self.add_product)
+        q.edit_requested.connect(self.edit_product)
+        self.interject.interject_requested.connect(
+            lambda text, interrupt: self.send(Interject(text, interrupt)))
+        self.interject.quick_phrase_requested.connect(self.say_quick_phrase)
+        self.takeover.toggle_requested.connect(lambda: self.registry.trigger("takeover"))
+        self.takeover.standby_image_requested.connect(self.set_standby_image)
+        tp = self.teleprompter
+        for signal in (tp.font_size.valueChanged, tp.mirror.toggled, tp.manual.toggled,
+                       tp.speed.valueChanged):
+            signal.connect(lambda *_: self._store_teleprompter())
+
+    # -- settings ----------------------------------------------------------------------------
+    def apply_settings(self) -> None:
+        """Push settings into the widgets (keys, phrases, prompter, layout)."""
+        s = self.settings
+        self.apply_settings_keys()
+        tp, t = self.teleprompter, replace(s.teleprompter)  # setters write back: use a copy
+        tp.font_size.setValue(t.font_size)
+        tp.mirror.setChecked(t.mirror)
+        tp.manual.setChecked(t.manual)
+        tp.speed.setValue(t.scroll_speed_px_s)
+        self.takeover.set_standby(Path(s.standby_image) if s.standby_image else None)
+        self.files.update_recent_menu()
+        if s.window_geometry:
+            self.restoreGeometry(QByteArray(base64.b64decode(s.window_geometry)))
+        else:
+            self.resize(1600, 900)
+        if s.window_state:
+            self.restoreState(QByteArray(base64.b64decode(s.window_state)), STATE_VERSION)
+
+    def _store_teleprompter(self) -> None:
+        tp, t = self.teleprompter, self.settings.teleprompter
+        t.font_size = tp.font_size.value()
+        t.mirror = tp.mirror.isChecked()
+        t.manual = tp.manual.isChecked()
+        t.scroll_speed_px_s = tp.speed.value()
+
+    def save_settings(self) -> None:
+        self._store_teleprompter()
+        self.settings.window_geometry = base64.b64encode(
+            bytes(self.saveGeometry().data())).decode()
+        self.settings.window_state = base64.b64encode(
+            bytes(self.saveState(STATE_VERSION).data())).decode()
+        try:
+            self.store.save(self.settings)
+        except OSError as exc:
+            self.banner.show_problem(Problem(f"Could not save settings: {exc}",
+                                             f"Check that {self.store.directory} is writable"))
+
+    @guarded
+    def open_preferences(self) -> SettingsDialog:
+        """Opens non-blocking; the returned dialog applies itself when accepted."""
+        dialog = SettingsDialog(self, effective_keys(self.settings.key_overrides),
+                                self.settings.quick_phrases, self.menu_keys)
+
+        def accepted() -> None:
+            self.settings.key_overrides = dialog.key_overrides()
+            self.settings.quick_phrases = dialog.quick_phrases()
+            self.apply_settings_keys()
+            self.save_settings()
+
+        dialog.accepted.connect(accepted)
+        dialog.show()  # non-modal: a modal dialog would block the takeover key
+        return dialog
+
+    def apply_settings_keys(self) -> None:
+        """Rebind shortcuts and relabel everything that shows a key or a phrase."""
+        keys = effective_keys(self.settings.key_overrides)
+        self.registry.apply_keys(keys)
+        self.help_overlay.set_keys({k: self.registry.key_text(k) for k in keys})
+        self.interject.set_phrases(self.settings.quick_phrases, [self.registry.key_text(
+            f"quick_phrase_{n}") for n in range(1, QUICK_PHRASE_COUNT + 1)])
+        self.takeover.set_key(self.registry.key_text("takeover"))
+        self.files.set_recording(self.files.recording, force=True)  # relabel with the new key
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, STATE_VERSION)
+        for dock in self.docks:
+            dock.show()
+
+    # -- engine lifecycle --------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine | None:
+        return self.bridge.engine
+
+    def open_show(self, path: Path) -> bool:
+        """Validate, then put the show on air; a bad file changes nothing (see ShowFiles)."""
+        return self.files.open_show(path)
+
+    def start_show(self, show: Show, path: Path | None) -> bool:
+        """Stop what is on air, then start ``show``. False (with a message) if it cannot."""
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.stop_show()
+            try:
+                engine = self.engine_factory(show, path)
+                self.bridge.attach(engine)
+                if self.settings.standby_image:
+                    engine.send(SetStandbyImage(Path(self.settings.standby_image)))
+                engine.start()
+            except Exception as exc:
+                self.bridge.detach()
+                self.files.error_dialog("The show could not go on air", str(exc))
+                return False
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.show_path = path
+        title = show.show.title
+        self.setWindowTitle(f"{title} — LiveHost Studio" + (f" ({path.name})" if path else ""))
+        self.program_title.setText(f"PROGRAM · {title}")
+        return True
+
+    def stop_show(self) -> None:
+        self.bridge.detach()
+
+    def send(self, command: Command) -> bool:
+        return self.bridge.send(command)
+
+    # -- engine events -----------------------------------------------------------------------
+    def _on_engine_changed(self, attached: bool) -> None:
+        self.takeover.set_live(attached)
+        if attached:
+            self.preview.placeholder = "Starting the show…"
+            self.preview.placeholder_hint = "The first frame appears in a moment"
+            self.preview.clear()
+            return
+        self.preview.placeholder = "No show on air"
+        self.preview.placeholder_hint = ("File ▸ Open show… (Ctrl+O)   ·   "
+                                         "File ▸ Open demo show")
+        self.preview.clear()
+        self.teleprompter.clear()
+        self.queue.set_entries(())
+        self.status_panel.clear()
+        self.last_status = None
+        self.program_title.setText("PROGRAM")
+        self.setWindowTitle("LiveHost Studio")
+        self._set_program_state(None)
+
+    def _on_frame(self, frame: FrameDelivered) -> None:
+        self.preview.set_frame(frame)
+        self.teleprompter.view.set_playhead(frame.pts_samples)
+
+    def _on_sentence(self, sentence: SentenceStarted) -> None:
+        self.teleprompter.view.sentence_started(sentence)
+
+    def _on_status(self, status: Status) -> None:
+        self.last_status = status
+        self.status_panel.update(status)
+        self.teleprompter.update_status(status)
+        if status.human != self.takeover.human:
+            self.takeover.set_human(status.human)
+        self.files.set_recording(status.recording)
+        self._set_program_state(status)
+
+    def _on_takeover(self, event: TakeoverChanged) -> None:
+        self.takeover.set_human(event.human)
+        self.takeover.add_log(event, self.bridge.sample_rate_hz)
+
+    def _on_problem(self, problem: Problem) -> None:
+        self.banner.show_problem(problem)
+        if self.engine is not None and self.preview.last_shown_frame_index < 0:
+            self.preview.placeholder = "The show did not start"
+            self.preview.placeholder_hint = problem.fix or "See the message above"
+            self.preview.update()
+
+    def _on_show_ended(self) -> None:
+        self.statusBar().showMessage("The run-down is finished; the host stays on air, idle.",
+                                     15000)
+
+    def _set_program_state(self, status: Status | None) -> None:
+        def pill(text: str, color: str) -> str:
+            return (f"<span style='background:{color}; color:white; font-weight:800;'>"
+                    f"&nbsp;{text}&nbsp;</span>")
+
+        if status is None:
+            self.program_state.setText(pill("OFF AIR", "#4a4f5c"))
+            return
+        parts = [pill("● LIVE", theme.RED)]  # Status.on_air is about the AI, not the program
+        if status.paused:
+            parts.append(pill("PAUSED", theme.AMBER))
+        parts.append(pill("HUMAN", theme.GREEN) if status.human else pill("AI HOST", theme.ACCENT))
+        if status.recording:
+            parts.append(pill("REC", theme.RED_DARK))
+        self.program_state.setText(" ".join(parts))
+
+    # -- operator intents --------------------------------------------------------------------
+    def say_quick_phrase(self, number: int) -> None:
+        phrases = self.settings.quick_phrases
+        text = phrases[number - 1].strip() if 0 < number <= len(phrases) else ""
+        if text:
+            self.send(Interject(text))
+
+    def go_now(self) -> None:
+        pid = self.queue.selected_id()
+        if pid is None:
+            self.statusBar().showMessage("Select a product in the run-down first.", 5000)
+            return
+        self.send(GoToProduct(pid, now=True))
+
+    def toggle_help(self) -> None:
+        self.help_overlay.toggle()
+
+    @guarded
+    def set_standby_image(self, path: Path | None) -> None:
+        self.settings.standby_image = str(path) if path else ""
+        self.takeover.set_standby(path)
+        if self.engine is not None:
+            self.send(SetStandbyImage(path))
+
+    def _product_dialog(self, product_id: str | None) -> ProductDialog | None:
+        engine = self.engine
+        if engine is None:
+            self.banner.show_problem(Problem("No show is on air.",
+                                             "Open a show first (File ▸ Open show…)", "warning"))
+            return None
+        show = engine.show
+        product = show.product(product_id) if product_id else None
+        dialog = ProductDialog(self, product, base_dir=show.base_dir,
+                               taken_ids={p.id for p in show.products})
+        dialog.accepted.connect(lambda: self._upsert(dialog))
+        dialog.show()  # non-modal: the show and its hotkeys stay in reach
+        return dialog
+
+    @guarded
+    def add_product(self) -> ProductDialog | None:
+        return self._product_dialog(None)
+
+    @guarded
+    def edit_product(self, product_id: str) -> ProductDialog | None:
+        return self._product_dialog(product_id)
+
+    def _upsert(self, dialog: ProductDialog) -> None:
+        product = dialog.product()
+        if product is not None:
+            self.send(UpsertProduct(product))
+
+    # -- shutdown ----------------------------------------------------------------------------
+    def confirm_quit(self) -> None:
+        """File ▸ Quit: asks first while a show is on air (quitting ends the broadcast)."""
+        if self.engine is not None:
+            answer = QMessageBox.question(
+                self, "Quit LiveHost Studio",
+                "A show is on air. Quitting stops the program output"
+                " (a recording is finished and kept).\n\nStop the show and quit?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if event.spontaneous() and self.engine is not None:  # the title bar's close button
+            answer = QMessageBox.question(
+                self, "Quit LiveHost Studio", "A show is on air. Stop the show and quit?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.save_settings()
+        self.stop_show()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._typing_guard)
+        set_reporter(None)
+        event.accept()

@@ -1,0 +1,131 @@
+"""Show health at a glance (status bar) and problems the operator must see (banner)."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStatusBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.engine.events import Problem, Status
+from studio.ui import theme
+from studio.ui.teleprompter import format_clock
+
+
+def _pill(text: str, color: str, filled: bool = True) -> str:
+    if filled:
+        return (f"<span style='background:{color}; color:white; font-weight:700;'>"
+                f"&nbsp;{text}&nbsp;</span>")
+    return f"<span style='color:{color}; font-weight:700;'>{text}</span>"
+
+
+class StatusPanel:
+    """Fills a QStatusBar with labelled fields; warnings turn a field amber or red."""
+
+    def __init__(self, bar: QStatusBar) -> None:
+        self.bar = bar
+        self.fields: dict[str, QLabel] = {}
+        spec = [("air", "On air / paused"), ("who", "Who is on air"), ("rec", "Recording"),
+                ("fps", "Delivered vs target frame rate"), ("dropped", "Dropped frames"),
+                ("audio", "Audio buffer (underruns)"), ("synth", "Sentences waiting for the "
+                                                                 "voice"),
+                ("ep", "Voice execution provider"), ("elapsed", "Elapsed show time")]
+        for key, tip in spec:
+            label = QLabel()
+            label.setToolTip(tip)
+            label.setTextFormat(Qt.TextFormat.RichText)
+            self.fields[key] = label
+            bar.addPermanentWidget(label)
+        self.last: Status | None = None
+        self.clear()
+
+    def clear(self) -> None:
+        self.last = None
+        self.fields["air"].setText(_pill("OFF AIR", "#4a4f5c"))
+        for key in ("who", "rec", "fps", "dropped", "audio", "synth", "ep", "elapsed"):
+            self.fields[key].setText("")
+
+    def update(self, s: Status) -> None:
+        self.last = s
+        f = self.fields
+        # The program is live whenever the engine reports; Status.on_air is about the AI host.
+        if s.paused:
+            f["air"].setText(_pill("PAUSED", theme.AMBER))
+        else:
+            f["air"].setText(_pill("ON AIR", theme.RED))
+        f["who"].setText(_pill("HUMAN", theme.GREEN) if s.human else _pill("AI", theme.ACCENT))
+        f["rec"].setText(_pill("● REC", theme.RED, filled=False) if s.recording else "")
+        slow = s.fps_target > 0 and s.fps_delivered < s.fps_target * 0.95
+        fps = f"{s.fps_delivered:.1f} / {s.fps_target:.0f} fps"
+        f["fps"].setText(_pill(fps, theme.AMBER, filled=False) if slow else fps)
+        dropped = f"dropped {s.frames_dropped}"
+        f["dropped"].setText(_pill(dropped, theme.AMBER, False) if s.frames_dropped else dropped)
+        audio = f"audio {s.audio_buffer_ms:.0f} ms · {s.audio_underruns} underruns"
+        f["audio"].setText(_pill(audio, theme.RED, False) if s.audio_underruns else audio)
+        f["synth"].setText(f"voice queue {s.synthesis_queue}")
+        f["ep"].setText(s.execution_provider)
+        f["elapsed"].setText(f"elapsed {format_clock(s.elapsed_s)}")
+
+
+class ProblemBanner(QFrame):
+    """Non-modal banner above the preview: the newest problem, its fix, and how many more."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.fix = QLabel()
+        self.fix.setWordWrap(True)
+        self.fix.setTextFormat(Qt.TextFormat.PlainText)
+        self.count = QLabel()
+        close = QPushButton("Dismiss")
+        close.clicked.connect(self.dismiss)
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        text.addWidget(self.message)
+        text.addWidget(self.fix)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 8, 8, 8)
+        layout.addLayout(text, 1)
+        layout.addWidget(self.count)
+        layout.addWidget(close)
+        self.history: deque[tuple[float, Problem]] = deque(maxlen=200)
+        self._unseen = 0
+        self.hide()
+
+    def show_problem(self, problem: Problem) -> None:
+        self.history.append((time.time(), problem))
+        self._unseen += 1
+        color = theme.AMBER if problem.severity == "warning" else theme.RED
+        self.setStyleSheet(
+            f"ProblemBanner {{ background: {'#3a2a0c' if color == theme.AMBER else '#3b1115'};"
+            f" border: 1px solid {color}; border-radius: 6px; }}"
+            "QLabel { background: transparent; }")
+        stamp = time.strftime("%H:%M:%S")
+        self.message.setText(f"{stamp}  {problem.message}")
+        self.message.setStyleSheet("color: white; font-weight: 700; background: transparent;")
+        self.fix.setText(problem.fix)
+        self.fix.setVisible(bool(problem.fix))
+        self.fix.setStyleSheet(f"color: {theme.TEXT}; background: transparent;")
+        self.count.setText(f"+{self._unseen - 1} more" if self._unseen > 1 else "")
+        self.count.setToolTip("\n".join(f"{time.strftime('%H:%M:%S', time.localtime(t))} "
+                                        f"{p.message}" for t, p in list(self.history)[-15:]))
+        self.show()
+
+    def dismiss(self) -> None:
+        self._unseen = 0
+        self.hide()
+
+    @property
+    def text(self) -> str:
+        return f"{self.message.text()}\n{self.fix.text()}"
