@@ -7,6 +7,7 @@ the host's own pixels plus two tiny procedural quads.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,23 @@ Rect = tuple[int, int, int, int]
 Box = tuple[float, float, float, float]
 
 MAX_HEAD_RAD = 0.45  # clamp so the mesh never folds over itself
+BREATH_LIFT_U = 0.007  # how far a full breath lifts the shoulders
+HEAD_LAYERS = ("back", "face", "mouth", "front", "eyes")  # posed with the head
+HEAD_Z_BOUND_U = 0.25  # more than any head layer's depth (ellipsoid + nose + offsets)
+DAMAGE_MARGIN_PX = 3  # anti-aliased edges reach a pixel or two past the geometry
+
+
+def _union(a: Rect, b: Rect) -> Rect:
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def _clip(a: Rect, bounds: Rect) -> Rect:
+    x0, y0 = max(a[0], bounds[0]), max(a[1], bounds[1])
+    x1 = min(a[0] + a[2], bounds[0] + bounds[2])
+    y1 = min(a[1] + a[3], bounds[1] + bounds[3])
+    return (x0, y0, max(0, x1 - x0), max(0, y1 - y0))
 
 
 def _grid(box: Box, uv_box: Box, nx: int, ny: int, side: float = 0.0,
@@ -132,6 +150,9 @@ class _Mesh:
         from vispy import gloo
 
         self.program: Any = gloo.Program(shaders.VERTEX, frag)
+        used = verts[np.unique(idx)] if len(idx) else verts
+        self.extent_u: Box = (float(used[:, 0].min()), float(used[:, 1].min()),
+                              float(used[:, 0].max()), float(used[:, 1].max()))
         buf = np.zeros(len(verts), dtype=[("a_pos", np.float32, 2), ("a_uv", np.float32, 2),
                                           ("a_side", np.float32)])
         buf["a_pos"], buf["a_uv"], buf["a_side"] = verts[:, :2], verts[:, 2:4], verts[:, 4]
@@ -162,11 +183,57 @@ class AvatarRenderer:
         self.palette = Palette.from_look(look)
         self._size: tuple[int, int] | None = None
         self._layers: list[tuple[str, _Mesh]] = []
+        self._head_box_u: Box = (0.0, 0.0, 0.0, 0.0)
+        # What the framebuffer holds from the last draw: the body's lift and the head's box.
+        self._drawn_body_lift_px: int | None = None
+        self._drawn_head_px: Rect | None = None
 
     # --- public API ------------------------------------------------------------------------
     def mouth_rect_px(self, rect_px: Rect) -> Rect:
         """Mouth region (x, y, w, h; y from the top) at neutral pose for this host rect."""
         return rig.mouth_rect_px(rect_px)
+
+    def damage_rect_px(self, params: FaceParams, rect_px: Rect) -> Rect:
+        """The part of ``rect_px`` that drawing ``params`` changes since the last draw.
+
+        The body moves only in whole-pixel breath steps, so between steps only the head's
+        box (where it was and where it goes) needs redrawing: much less work for llvmpipe.
+        """
+        if (int(rect_px[2]), int(rect_px[3])) != self._size or self._drawn_head_px is None:
+            return rect_px
+        place = rig.Placement.for_rect(rect_px)
+        if self._body_lift_px(params, place) != self._drawn_body_lift_px:
+            return rect_px
+        return _clip(_union(self._head_px(params, place), self._drawn_head_px), rect_px)
+
+    @staticmethod
+    def _body_lift_px(params: FaceParams, place: rig.Placement) -> int:
+        return round(BREATH_LIFT_U * min(max(float(params.breath), 0.0), 1.0) * place.scale_px)
+
+    def _head_px(self, params: FaceParams, place: rig.Placement) -> Rect:
+        """A box sure to contain every head layer for this pose (the vertex shader's warp,
+        bounded generously: any depth up to ``HEAD_Z_BOUND_U``, then the roll, then the lift)."""
+        yaw, pitch, roll = (_head(params.head_yaw_rad), _head(params.head_pitch_rad),
+                            _head(params.head_roll_rad))
+        x0, y0, x1, y1 = self._head_box_u
+        y1 += rig.JAW_DROP_U
+        cx, cy = rig.HEAD_DEPTH_C_U
+        cos_y, cos_p = math.cos(yaw), math.cos(pitch)
+        ex, ey = HEAD_Z_BOUND_U * abs(math.sin(yaw)), HEAD_Z_BOUND_U * abs(math.sin(pitch))
+        xs = [cx + (x - cx) * k for x in (x0, x1) for k in (1.0, cos_y)]
+        ys = [cy + (y - cy) * k for y in (y0, y1) for k in (1.0, cos_p)]
+        bx0, bx1 = min(xs) - ex, max(xs) + ex
+        by0, by1 = min(ys) - ey, max(ys) + ey
+        px_, py_ = rig.ROLL_PIVOT_U
+        cr, sr = math.cos(roll), math.sin(roll)
+        corners = [(px_ + (x - px_) * cr - (y - py_) * sr, py_ + (x - px_) * sr + (y - py_) * cr)
+                   for x in (bx0, bx1) for y in (by0, by1)]
+        lift = BREATH_LIFT_U * 0.6 * min(max(float(params.breath), 0.0), 1.0)
+        left, top = place.to_px(min(c[0] for c in corners), min(c[1] for c in corners) - lift)
+        right, bottom = place.to_px(max(c[0] for c in corners), max(c[1] for c in corners))
+        m = DAMAGE_MARGIN_PX
+        x, y = math.floor(left) - m, math.floor(top) - m
+        return (x, y, math.ceil(right) + m - x, math.ceil(bottom) + m - y)
 
     def draw(self, params: FaceParams, rect_px: Rect, frame_size_px: tuple[int, int]) -> None:
         """Draw the host over the bound framebuffer; premultiplied blending, state restored."""
@@ -181,7 +248,10 @@ class AvatarRenderer:
         mouth = mouth_shape(params)
         pose = (_head(params.head_yaw_rad), _head(params.head_pitch_rad),
                 _head(params.head_roll_rad))
-        breath_u = 0.007 * min(max(float(params.breath), 0.0), 1.0)
+        breath_u = BREATH_LIFT_U * min(max(float(params.breath), 0.0), 1.0)
+        body_lift_px = self._body_lift_px(params, place)
+        self._drawn_body_lift_px = body_lift_px
+        self._drawn_head_px = self._head_px(params, place)
         aa_u = 1.0 / place.scale_px
         common = {
             "u_place": (place.center_x_px, place.top_y_px, place.scale_px),
@@ -198,7 +268,8 @@ class AvatarRenderer:
             "back": {"u_pose": pose, "u_depth": (0.0, 0.0, -0.06, 0.0), "u_nose": no_nose,
                      "u_lift": head_lift},
             "body": {"u_pose": (0.0, 0.0, 0.0), "u_depth": (0.0, 0.0, 0.0, 0.0),
-                     "u_nose": no_nose, "u_lift": (breath_u, 0.62, place.bottom_u)},
+                     "u_nose": no_nose,
+                     "u_lift": (body_lift_px / place.scale_px, 0.62, place.bottom_u)},
             "face": {"u_pose": pose, "u_depth": (d, -0.45, 0.0, mouth.jaw_drop_u),
                      "u_nose": nose, "u_lift": head_lift},
             "mouth": {"u_pose": pose, "u_depth": (d, -0.45, 0.002, 0.0), "u_nose": no_nose,
@@ -282,6 +353,10 @@ class AvatarRenderer:
             ("front", textured(front, 0.05)),
             ("eyes", _Mesh(shaders.EYES, ev, ei, None)),
         ]
+        head = [mesh.extent_u for name, mesh in self._layers if name in HEAD_LAYERS]
+        self._head_box_u = (min(b[0] for b in head), min(b[1] for b in head),
+                            max(b[2] for b in head), max(b[3] for b in head))
+        self._drawn_head_px = None
         fixed = {
             "eyes": {"u_iris": pal.eye, "u_lash": pal.lash, "u_browc": pal.brow,
                      "u_skin": pal.skin},

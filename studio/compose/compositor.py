@@ -216,7 +216,7 @@ class Compositor:
             damage.append(self._full_rect())
         else:
             if self._avatar is not None:
-                damage.append(self.layout.host_rect_px)
+                damage.append(self._avatar.damage_rect_px(params, self.layout.host_rect_px))
             if card_state != self._last_card_state:
                 damage.append(self._union(card_rect, self._last_card_rect))
         self._last_card_state = card_state
