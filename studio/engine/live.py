@@ -59,6 +59,7 @@ _LOG = logging.getLogger("studio.live")
 FADE_S = 0.02  # an interrupted sentence fades out this fast: no click, no lingering
 AUDIO_TARGET_S = 0.12  # how far ahead of the device the engine keeps its buffer
 STATUS_EVERY_FRAMES = 10
+LATE_FRAMES = 3  # a frame later than this many frame periods is dropped, not shown
 
 
 @dataclass(slots=True)
@@ -295,9 +296,11 @@ class LiveEngine:
                 index = self._frame_index
                 late = False
                 if self._realtime and self._audio_sink is None and index > 0:
-                    due_end_ns = t0_ns + (self.clock.frame_start_sample(index + 1)
+                    # A frame a little late is still shown (the renderer runs faster than
+                    # real time and catches up); only a stall past the slack drops frames.
+                    give_up_ns = t0_ns + (self.clock.frame_start_sample(index + LATE_FRAMES)
                                           * 1_000_000_000 // rate)
-                    late = self._wall.now_ns() > due_end_ns
+                    late = self._wall.now_ns() > give_up_ns
                 self._frame(render=not late)
                 if not self._realtime:
                     continue
