@@ -22,6 +22,7 @@ apt_packages=(
   xvfb xauth libxkbcommon0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-render-util0 libxcb-cursor0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
   libxcb-xkb1 libdbus-1-3 libglib2.0-0 libfontconfig1 libasound2 libportaudio2
+  jackd2
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do

@@ -98,7 +98,8 @@ def _check_display() -> None:
             "xvfb-run -a studio app SHOW.toml. `studio render` needs no display")
 
 
-def _app(show_path: Path | None, size: tuple[int, int], fps: Fraction) -> int:
+def _app(show_path: Path | None, size: tuple[int, int], fps: Fraction,
+         audio_device: str | None = None) -> int:
     """Open the operator's window; a show given on the command line goes on air at once."""
     if show_path is not None:
         from studio.show.loader import load_show
@@ -110,7 +111,8 @@ def _app(show_path: Path | None, size: tuple[int, int], fps: Fraction) -> int:
     except ImportError as exc:
         raise DependencyError(f"the studio window needs PySide6 ({exc}); install it with "
                               ".venv/bin/pip install 'PySide6-Essentials>=6.6'") from None
-    return run_app(show_path, width_px=size[0], height_px=size[1], fps=fps)
+    return run_app(show_path, width_px=size[0], height_px=size[1], fps=fps,
+                   audio_device=audio_device)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--size", type=_size, default=(1280, 720),
                      help="program output WIDTHxHEIGHT (1280x720)")
     app.add_argument("--fps", type=_fps, default=Fraction(30), help="frame rate (30)")
+    app.add_argument("--audio-device", default=None, metavar="NAME",
+                     help="play the program audio on this device (name or number, "
+                     "'default' for the system's; list them with: python -m sounddevice); "
+                     "the show is then paced by the sound card's clock")
     return parser
 
 
@@ -171,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"voice {show.host.voice}, background {show.stage.background}")
             return 0
         if args.command == "app":
-            return _app(args.show, args.size, args.fps)
+            return _app(args.show, args.size, args.fps, args.audio_device)
         return _app(None, (1280, 720), Fraction(30))
     except StudioError as exc:
         print(f"studio: error: {exc}", file=sys.stderr)

@@ -59,6 +59,7 @@ _LOG = logging.getLogger("studio.live")
 FADE_S = 0.02  # an interrupted sentence fades out this fast: no click, no lingering
 AUDIO_TARGET_S = 0.12  # how far ahead of the device the engine keeps its buffer
 STATUS_EVERY_FRAMES = 10
+DEVICE_STALL_S = 0.75  # a device that consumes nothing for this long is treated as gone
 LATE_FRAMES = 3  # a frame later than this many frame periods is dropped, not shown
 
 
@@ -305,15 +306,39 @@ class LiveEngine:
                 if not self._realtime:
                     continue
                 if self._audio_sink is not None:
-                    target = self.clock.s_to_samples(AUDIO_TARGET_S)
-                    while self._audio_sink.buffered_samples > target and not self._stop.is_set():
-                        time.sleep(0.002)
+                    if not self._wait_for_audio_device():
+                        # The device stopped consuming: carry on, paced by the system clock.
+                        t0_ns = self._wall.now_ns() - (self.clock.frame_start_sample(
+                            self._frame_index) * 1_000_000_000 // rate)
                 else:
                     due_ns = t0_ns + (self.clock.frame_start_sample(self._frame_index)
                                       * 1_000_000_000 // rate)
                     self._wall.sleep_until_ns(due_ns)
         finally:
             self._shutdown()
+
+    def _wait_for_audio_device(self) -> bool:
+        """Wait until the device has played down to the target; False if it went away."""
+        sink = self._audio_sink
+        assert sink is not None
+        target = self.clock.s_to_samples(AUDIO_TARGET_S)
+        waited_from = time.monotonic()
+        last_level = sink.buffered_samples
+        while last_level > target and not self._stop.is_set():
+            time.sleep(0.002)
+            level = sink.buffered_samples
+            if level < last_level:
+                waited_from = time.monotonic()
+                last_level = level
+            elif not sink.alive or time.monotonic() - waited_from > DEVICE_STALL_S:
+                self._audio_sink = None
+                sink.close()
+                self._emit(Problem(
+                    "the audio device stopped playing (unplugged, or its server quit)",
+                    "the show goes on, paced by the system clock; reconnect the device "
+                    "and reopen the show to hear it again"))
+                return False
+        return True
 
     def _shutdown(self) -> None:
         if self._recorder is not None:

@@ -27,6 +27,9 @@ class AudioSink(Protocol):
     @property
     def underruns(self) -> int: ...
 
+    @property
+    def alive(self) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -93,9 +96,29 @@ class SoundDeviceSink:
     def underruns(self) -> int:
         return self._underruns
 
+    @property
+    def alive(self) -> bool:
+        """False once a started stream has stopped by itself (device unplugged, server gone)."""
+        return not self._started or bool(self._stream.active)
+
     def close(self) -> None:
-        try:
-            self._stream.stop()
-            self._stream.close()
-        except Exception:
-            pass
+        """Stop the stream; never blocks the caller long (PortAudio can hang on a dead device)."""
+
+        def stop() -> None:
+            try:
+                self._stream.abort()
+                self._stream.close()
+            except Exception:
+                pass
+
+        closer = threading.Thread(target=stop, name="audio-close", daemon=True)
+        closer.start()
+        closer.join(timeout=1.0)
+        if closer.is_alive():
+            # The device is gone and PortAudio hangs on it; its exit handler would hang the
+            # same way and keep the app from quitting. The OS frees the device at exit.
+            import atexit
+
+            import sounddevice
+
+            atexit.unregister(sounddevice._exit_handler)

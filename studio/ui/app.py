@@ -28,10 +28,11 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 
 def run_app(show_path: Path | None = None, *, width_px: int = 1280, height_px: int = 720,
-            fps: Fraction = Fraction(30)) -> int:
+            fps: Fraction = Fraction(30), audio_device: str | None = None) -> int:
     """Open the window (with ``show_path`` on air) and run until it is closed."""
     app = create_application()
-    window = StudioWindow(engine_factory=live_engine_factory(width_px, height_px, fps))
+    window = StudioWindow(engine_factory=live_engine_factory(width_px, height_px, fps,
+                                                             audio_device))
     window.show()
     if show_path is not None:
         window.open_show(show_path)

@@ -64,13 +64,24 @@ STATE_VERSION = 1
 
 
 def live_engine_factory(width_px: int = 1280, height_px: int = 720,
-                        fps: Fraction = Fraction(30)) -> EngineFactory:
-    """The real engine; imported lazily so the window opens fast and tests can swap it."""
+                        fps: Fraction = Fraction(30),
+                        audio_device: str | None = None) -> EngineFactory:
+    """The real engine; imported lazily so the window opens fast and tests can swap it.
+
+    With ``audio_device`` the program audio plays there and the device's clock paces the show.
+    """
 
     def make(show: Show, path: Path | None) -> Engine:
         from studio.engine.live import LiveEngine
+        from studio.outputs.audio_device import SoundDeviceSink
 
-        return LiveEngine(show, width_px=width_px, height_px=height_px, fps=fps, show_path=path)
+        sink = None
+        if audio_device is not None:
+            device: str | int | None = None if audio_device == "default" else (
+                int(audio_device) if audio_device.isdigit() else audio_device)
+            sink = SoundDeviceSink(device)
+        return LiveEngine(show, width_px=width_px, height_px=height_px, fps=fps, show_path=path,
+                          audio_sink=sink)
 
     return make
 
