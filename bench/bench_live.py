@@ -34,11 +34,11 @@ def run(seconds: float, width: int, height: int, audio_device: str | None,
     from studio.engine import commands as cmd
     from studio.engine.events import Event, FrameDelivered, Status
     from studio.engine.live import LiveEngine
-    from studio.outputs.audio_device import SoundDeviceSink
+    from studio.outputs.audio_device import SoundDeviceSink, parse_device
     from studio.paths import demo_show_path
     from studio.show.loader import load_show
 
-    sink = SoundDeviceSink(audio_device) if audio_device else None
+    sink = SoundDeviceSink(parse_device(audio_device)) if audio_device else None
     engine = LiveEngine(load_show(demo_show_path()), width_px=width, height_px=height,
                         fps=Fraction(30), audio_sink=sink)
     arrivals: list[tuple[float, int, bool]] = []
@@ -104,16 +104,78 @@ def run(seconds: float, width: int, height: int, audio_device: str | None,
         "note": "frames_after_command = 1 means the very next output frame switched"}}
 
 
+def qt_takeover(width: int, height: int, switches: int) -> dict[str, Any]:
+    """F9 through the real window (offscreen Qt): key event → first output frame switched."""
+    import tempfile
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("LIVEHOST_CONFIG_DIR", tempfile.mkdtemp())
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from studio.engine.events import Event, FrameDelivered
+    from studio.paths import demo_show_path
+    from studio.ui.main_window import StudioWindow, live_engine_factory
+
+    app = QApplication.instance() or QApplication([])
+    window = StudioWindow(engine_factory=live_engine_factory(width, height))
+    window.show()
+    assert window.open_show(demo_show_path())
+    engine = window.engine
+    assert engine is not None
+    frames: list[tuple[float, int, bool]] = []
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, FrameDelivered):
+            frames.append((time.perf_counter(), event.index, event.human))
+
+    engine.subscribe(on_event)
+
+    def pump(seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            QCoreApplication.processEvents()
+            time.sleep(0.002)
+
+    while not frames or frames[-1][1] < 60:
+        pump(0.05)
+    latencies_ms: list[float] = []
+    frames_after: list[int] = []
+    for n in range(switches):
+        human = n % 2 == 0
+        last_index = frames[-1][1]
+        pressed = time.perf_counter()
+        QTest.keyClick(window, Qt.Key.Key_F9)
+        while not any(f[1] > last_index and f[2] == human for f in frames):
+            pump(0.002)
+        first = next(f for f in frames if f[1] > last_index and f[2] == human)
+        latencies_ms.append((first[0] - pressed) * 1000)
+        frames_after.append(first[1] - last_index)
+        pump(0.4)
+    window.stop_show()
+    window.close()
+    del app
+    return {"switches": switches, "path": "F9 key in the studio window (offscreen Qt)",
+            "latency_ms_mean": round(statistics.fmean(latencies_ms), 2),
+            "latency_ms_max": round(max(latencies_ms), 2),
+            "frames_after_key_max": max(frames_after),
+            "frame_period_ms": round(1000 / 30, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--audio-device", default=None)
     parser.add_argument("--takeovers", type=int, default=20)
+    parser.add_argument("--qt", action="store_true", help="also time F9 through the window")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     result = {"date": time.strftime("%Y-%m-%d"), "cpu_count": os.cpu_count(),
               **run(args.seconds, width, height, args.audio_device, args.takeovers)}
+    if args.qt:
+        result["takeover_qt"] = qt_takeover(width, height, args.takeovers)
     print(json.dumps(result, indent=1))
 
 

@@ -33,6 +33,13 @@ class AudioSink(Protocol):
     def close(self) -> None: ...
 
 
+def parse_device(spec: str | None) -> str | int | None:
+    """A device as the operator names it: "default" (or nothing), a number, or a name."""
+    if spec is None or spec.strip().lower() in {"", "default"}:
+        return None
+    return int(spec) if spec.strip().isdigit() else spec
+
+
 class SoundDeviceSink:
     """Mono program audio to a PortAudio output device (duplicated to every channel)."""
 

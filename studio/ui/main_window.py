@@ -73,13 +73,9 @@ def live_engine_factory(width_px: int = 1280, height_px: int = 720,
 
     def make(show: Show, path: Path | None) -> Engine:
         from studio.engine.live import LiveEngine
-        from studio.outputs.audio_device import SoundDeviceSink
+        from studio.outputs.audio_device import SoundDeviceSink, parse_device
 
-        sink = None
-        if audio_device is not None:
-            device: str | int | None = None if audio_device == "default" else (
-                int(audio_device) if audio_device.isdigit() else audio_device)
-            sink = SoundDeviceSink(device)
+        sink = None if audio_device is None else SoundDeviceSink(parse_device(audio_device))
         return LiveEngine(show, width_px=width_px, height_px=height_px, fps=fps, show_path=path,
                           audio_sink=sink)
 
