@@ -26,7 +26,7 @@ import numpy.typing as npt
 from studio.compose.standby import render_standby
 from studio.core.clock import MediaClock, MonotonicClock
 from studio.core.errors import StudioError
-from studio.core.media import AudioChunk, FloatAudio
+from studio.core.media import AudioChunk
 from studio.engine import commands as cmd
 from studio.engine.events import (
     Event,
@@ -47,7 +47,9 @@ from studio.outputs.audio_device import AudioSink
 from studio.outputs.mp4 import Mp4Writer, aigc_metadata
 from studio.outputs.worker import OrderedWorker
 from studio.program.live_program import LiveProgram
+from studio.program.mixer import PlacedAudio, SpeechMixer
 from studio.program.rundown import LineKind, ScriptLine
+from studio.program.scheduler import Pacing
 from studio.program.timeline import ProductSegment
 from studio.show.model import Show
 from studio.voice.types import SpeechClip, TTSEngine
@@ -64,14 +66,15 @@ LATE_FRAMES = 3  # a frame later than this many frame periods is dropped, not sh
 
 
 @dataclass(slots=True)
-class _Placed:
+class _OnAir:
+    """The sentence being said: its line and its audio in the mixer."""
+
     line: ScriptLine
-    start_samples: int
-    audio: FloatAudio  # mutable: an interrupt fades and truncates it
+    placed: PlacedAudio
 
     @property
     def end_samples(self) -> int:
-        return self.start_samples + int(self.audio.shape[0])
+        return self.placed.end_samples
 
 
 class _Synthesizer:
@@ -263,8 +266,9 @@ class LiveEngine:
             message, "fix the product (image, text) in the queue; the show goes on meanwhile"))
         self._synth = _Synthesizer(self._tts, self._emit)
         self._standby = render_standby(self.width_px, self.height_px)
-        self._clips: deque[_Placed] = deque()
-        self._on_air: _Placed | None = None
+        self._mixer = SpeechMixer(self.clock.sample_rate_hz)
+        self._pacing = Pacing.for_show(self._show)
+        self._on_air: _OnAir | None = None
         self._last_line: ScriptLine | None = None
         self._speech_free_at = self.clock.s_to_samples(0.5)
         self._segment = ProductSegment(None, self._show.show.title, 0, 0)
@@ -414,19 +418,6 @@ class LiveEngine:
         return compositor.read_rgba(), yuv
 
     # --- speech -----------------------------------------------------------------------------
-    def _pause_before(self, line: ScriptLine) -> float:
-        meta = self._show.show
-        last = self._last_line
-        if last is None:
-            return 0.0
-        if line.kind == LineKind.INTERJECTION or last.kind == LineKind.INTERJECTION:
-            return meta.pause_between_sentences_s
-        if line.product_id != last.product_id or line.kind != last.kind:
-            return meta.pause_between_products_s
-        if line.paragraph_index != last.paragraph_index:
-            return meta.pause_between_sentences_s * 1.8
-        return meta.pause_between_sentences_s
-
     def _schedule_speech(self, s0: int, s1: int) -> None:
         if self._on_air is not None and s0 >= self._on_air.end_samples:
             self._on_air = None
@@ -444,7 +435,8 @@ class LiveEngine:
             return
         self._ended_emitted = False
         self._synth.request(line)
-        start_min = self._speech_free_at + self.clock.s_to_samples(self._pause_before(line))
+        start_min = self._speech_free_at + self.clock.s_to_samples(
+            self._pacing.pause_before_s(self._last_line, line))
         if s1 < start_min:
             return
         clip = self._synth.take(line)
@@ -465,9 +457,8 @@ class LiveEngine:
             self._synth.request(after)
 
     def _place(self, line: ScriptLine, clip: SpeechClip, start: int) -> None:
-        placed = _Placed(line, start, clip.audio.copy())
-        self._clips.append(placed)
-        self._on_air = placed
+        placed = self._mixer.place(start, clip.audio.copy())
+        self._on_air = _OnAir(line, placed)
         self._last_line = line
         self._speech_free_at = placed.end_samples
         self._face.add_speech([p.shifted(start) for p in clip.phonemes], clip.audio, start)
@@ -491,30 +482,17 @@ class LiveEngine:
 
     def _cut(self, at: int) -> ScriptLine | None:
         """Fade out whatever is being said from ``at``; returns the interrupted line."""
-        placed = self._on_air
-        if placed is None or placed.end_samples <= at:
+        on_air = self._on_air
+        if on_air is None or on_air.end_samples <= at:
             return None
-        fade = self.clock.s_to_samples(FADE_S)
-        keep = max(0, at - placed.start_samples)
-        audio = placed.audio[:keep + fade].copy()
-        ramp = np.linspace(1.0, 0.0, len(audio) - keep, dtype=np.float32)
-        audio[keep:] *= ramp
-        placed.audio = audio
+        on_air.placed.fade_out_at(at, self.clock.s_to_samples(FADE_S))
         self._face.cut_speech(at)
         self._on_air = None
-        self._speech_free_at = placed.end_samples
-        return placed.line
+        self._speech_free_at = on_air.end_samples
+        return on_air.line
 
     def _audio_between(self, start: int, end: int) -> AudioChunk:
-        out = np.zeros(end - start, dtype=np.float32)
-        for clip in self._clips:
-            lo, hi = max(start, clip.start_samples), min(end, clip.end_samples)
-            if lo < hi:
-                out[lo - start:hi - start] += clip.audio[lo - clip.start_samples:
-                                                         hi - clip.start_samples]
-        while self._clips and self._clips[0].end_samples <= start:
-            self._clips.popleft()
-        return AudioChunk(start, out, self.clock.sample_rate_hz)
+        return self._mixer.between(start, end)
 
     # --- commands ---------------------------------------------------------------------------
     def _apply_commands(self, s0: int) -> None:

@@ -93,9 +93,7 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
     face = FaceMotion(clock, seed=show_seed(show))
     lines = plan_show(show)
     names = {p.id: p.name for p in show.products}
-    pacing = Pacing(between_sentences_s=show.show.pause_between_sentences_s,
-                    between_paragraphs_s=show.show.pause_between_sentences_s * 1.8,
-                    between_products_s=show.show.pause_between_products_s)
+    pacing = Pacing.for_show(show)
     scheduler = SpeechScheduler(
         voice, clock, lines, names, show.show.title, pacing,
         on_sentence=lambda ts, audio: face.add_speech(ts.phonemes, audio, ts.start_samples))

@@ -118,12 +118,14 @@ class SoundDeviceSink:
             except Exception:
                 pass
 
+        device_gone = not self.alive
         closer = threading.Thread(target=stop, name="audio-close", daemon=True)
         closer.start()
         closer.join(timeout=1.0)
-        if closer.is_alive():
-            # The device is gone and PortAudio hangs on it; its exit handler would hang the
-            # same way and keep the app from quitting. The OS frees the device at exit.
+        if device_gone or closer.is_alive():
+            # PortAudio hangs or aborts (an assertion in its JACK host API) when it shuts
+            # down against a device that is gone; skip its exit handler so the app can quit.
+            # The OS frees the device at exit.
             import atexit
 
             import sounddevice

@@ -12,12 +12,12 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import numpy as np
-
 from studio.core.clock import MediaClock
 from studio.core.media import AudioChunk, FloatAudio
+from studio.program.mixer import SpeechMixer
 from studio.program.rundown import LineKind, ScriptLine
 from studio.program.timeline import ProductSegment, TimedSentence, Timeline
+from studio.show.model import Show
 from studio.voice.types import TTSEngine
 
 _LOG = logging.getLogger("studio.program")
@@ -34,15 +34,24 @@ class Pacing:
     tail_s: float = 0.8
     card_lead_fraction: float = 0.3  # the next card appears this far into the pause
 
+    @staticmethod
+    def for_show(show: Show) -> Pacing:
+        meta = show.show
+        return Pacing(between_sentences_s=meta.pause_between_sentences_s,
+                      between_paragraphs_s=meta.pause_between_sentences_s * 1.8,
+                      between_products_s=meta.pause_between_products_s)
 
-@dataclass(frozen=True, slots=True)
-class _PlacedClip:
-    start_samples: int
-    audio: FloatAudio
-
-    @property
-    def end_samples(self) -> int:
-        return self.start_samples + int(self.audio.shape[0])
+    def pause_before_s(self, last: ScriptLine | None, line: ScriptLine) -> float:
+        """The pause before ``line`` when ``last`` was said just before it."""
+        if last is None:
+            return 0.0
+        if LineKind.INTERJECTION in (line.kind, last.kind):
+            return self.between_sentences_s
+        if line.product_id != last.product_id or line.kind != last.kind:
+            return self.between_products_s
+        if line.paragraph_index != last.paragraph_index:
+            return self.between_paragraphs_s
+        return self.between_sentences_s
 
 
 class SpeechScheduler:
@@ -56,7 +65,7 @@ class SpeechScheduler:
         self._title = title
         self._pacing = pacing
         self._on_sentence = on_sentence
-        self._clips: deque[_PlacedClip] = deque()
+        self._mixer = SpeechMixer(clock.sample_rate_hz)
         self.timeline = Timeline(clock.sample_rate_hz, clock.fps)
         self._cursor = clock.s_to_samples(pacing.lead_in_s)  # where the next sentence may start
         self._last: ScriptLine | None = None
@@ -74,16 +83,6 @@ class SpeechScheduler:
     def end_of_speech_samples(self) -> int:
         """Where the last placed sentence ends."""
         return self._cursor
-
-    def _pause_before(self, line: ScriptLine) -> float:
-        last = self._last
-        if last is None:
-            return 0.0
-        if line.product_id != last.product_id or line.kind != last.kind:
-            return self._pacing.between_products_s
-        if line.paragraph_index != last.paragraph_index:
-            return self._pacing.between_paragraphs_s
-        return self._pacing.between_sentences_s
 
     def _segment_for(self, line: ScriptLine, pause_samples: int) -> ProductSegment:
         segments = self.timeline.segments
@@ -108,7 +107,7 @@ class SpeechScheduler:
             return None
         line = self._pending.popleft()
         clip = self._tts.synthesize(line.text)
-        pause = self._clock.s_to_samples(self._pause_before(line))
+        pause = self._clock.s_to_samples(self._pacing.pause_before_s(self._last, line))
         segment = self._segment_for(line, pause)
         start = self._cursor + pause
         timed = TimedSentence(line, clip.spoken_text, start, start + clip.n_samples,
@@ -116,7 +115,7 @@ class SpeechScheduler:
                               tuple(w.shifted(start) for w in clip.words))
         segment.sentences.append(timed)
         segment.end_samples = timed.end_samples
-        self._clips.append(_PlacedClip(start, clip.audio))
+        self._mixer.place(start, clip.audio)
         self._cursor = timed.end_samples
         self._last = line
         self.sentences_done += 1
@@ -141,13 +140,5 @@ class SpeechScheduler:
         return total
 
     def audio_between(self, start: int, end: int) -> AudioChunk:
-        """Mixed speech for [start, end); silence where no sentence plays. Drops finished clips."""
-        out = np.zeros(end - start, dtype=np.float32)
-        for clip in self._clips:
-            lo, hi = max(start, clip.start_samples), min(end, clip.end_samples)
-            if lo < hi:
-                out[lo - start:hi - start] += clip.audio[lo - clip.start_samples:
-                                                         hi - clip.start_samples]
-        while self._clips and self._clips[0].end_samples <= start:
-            self._clips.popleft()
-        return AudioChunk(start, out, self._clock.sample_rate_hz)
+        """Mixed speech for [start, end); silence where no sentence plays."""
+        return self._mixer.between(start, end)

@@ -1,0 +1,55 @@
+"""Speech placed on the engine clock, mixed into whatever span of samples is asked for.
+
+Shared by the offline render and the live engine: both place sentences at sample positions
+and pull the program audio frame by frame. A placed clip stays mutable so that an interrupt
+can fade it out and shorten it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from studio.core.media import AudioChunk, FloatAudio
+
+
+@dataclass(slots=True)
+class PlacedAudio:
+    start_samples: int
+    audio: FloatAudio
+
+    @property
+    def end_samples(self) -> int:
+        return self.start_samples + int(self.audio.shape[0])
+
+    def fade_out_at(self, at_samples: int, fade_samples: int) -> None:
+        """Fade to silence over ``fade_samples`` from ``at_samples``, and end there."""
+        keep = max(0, at_samples - self.start_samples)
+        audio = self.audio[:keep + fade_samples].copy()
+        audio[keep:] *= np.linspace(1.0, 0.0, len(audio) - keep, dtype=np.float32)
+        self.audio = audio
+
+
+class SpeechMixer:
+    def __init__(self, sample_rate_hz: int) -> None:
+        self.sample_rate_hz = sample_rate_hz
+        self._clips: deque[PlacedAudio] = deque()
+
+    def place(self, start_samples: int, audio: FloatAudio) -> PlacedAudio:
+        placed = PlacedAudio(start_samples, audio)
+        self._clips.append(placed)
+        return placed
+
+    def between(self, start: int, end: int) -> AudioChunk:
+        """Mixed speech for [start, end), silence where none plays; drops finished clips."""
+        out = np.zeros(end - start, dtype=np.float32)
+        for clip in self._clips:
+            lo, hi = max(start, clip.start_samples), min(end, clip.end_samples)
+            if lo < hi:
+                out[lo - start:hi - start] += clip.audio[lo - clip.start_samples:
+                                                         hi - clip.start_samples]
+        while self._clips and self._clips[0].end_samples <= start:
+            self._clips.popleft()
+        return AudioChunk(start, out, self.sample_rate_hz)
