@@ -262,6 +262,11 @@ class LiveEngine:
         self._face = FaceMotion(self.clock, seed=show_seed(self._show))
         self._renderer = FrameRenderer(self._show, self.width_px, self.height_px, self.clock,
                                        self._face)
+        for product in self._show.products:  # now, not mid-show: a card takes ~0.1 s to draw
+            try:
+                self._renderer.card_image(product.id)
+            except StudioError:
+                pass  # reported when the product comes on air
         self._renderer.on_problem = lambda message: self._emit(Problem(
             message, "fix the product (image, text) in the queue; the show goes on meanwhile"))
         self._synth = _Synthesizer(self._tts, self._emit)
@@ -282,6 +287,13 @@ class LiveEngine:
         self._ended_emitted = False
         self._last_rgba: npt.NDArray[np.uint8] = self._standby
         self._queue_dirty = True
+        # Draw one picture now: llvmpipe compiles each shader on its first use (a few hundred
+        # ms), which must not happen on air.
+        self._renderer.draw(self._renderer.state_at(0, None))
+        compositor = self._renderer.compositor
+        compositor.read_rgba()
+        compositor.read_yuv420p()
+        compositor.invalidate()
 
     def _run(self) -> None:
         try:
