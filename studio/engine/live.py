@@ -9,6 +9,7 @@ an exception in a frame becomes a ``Problem`` event and a standby frame, never a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -263,10 +264,8 @@ class LiveEngine:
         self._renderer = FrameRenderer(self._show, self.width_px, self.height_px, self.clock,
                                        self._face)
         for product in self._show.products:  # now, not mid-show: a card takes ~0.1 s to draw
-            try:
+            with contextlib.suppress(StudioError):  # reported when the product comes on air
                 self._renderer.card_image(product.id)
-            except StudioError:
-                pass  # reported when the product comes on air
         self._renderer.on_problem = lambda message: self._emit(Problem(
             message, "fix the product (image, text) in the queue; the show goes on meanwhile"))
         self._synth = _Synthesizer(self._tts, self._emit)
