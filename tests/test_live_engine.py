@@ -20,13 +20,13 @@ from studio.engine.events import (
     Event,
     FrameDelivered,
     Problem,
-    ProductStatus,
     QueueChanged,
     SentenceStarted,
     Status,
     TakeoverChanged,
 )
 from studio.engine.live import LiveEngine
+from studio.program.queue import ProductStatus
 from studio.show.loader import load_show
 
 W, H = 320, 180

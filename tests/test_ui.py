@@ -24,12 +24,11 @@ from studio.engine.actions import DEFAULT_QUICK_PHRASES
 from studio.engine.events import (
     Event,
     FrameDelivered,
-    ProductStatus,
     QueueChanged,
-    QueueEntry,
     SentenceStarted,
     TakeoverChanged,
 )
+from studio.program.queue import ProductStatus, QueueEntry
 from studio.show.loader import load_show
 from studio.show.model import Show
 from studio.ui.bridge import Engine

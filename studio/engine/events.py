@@ -7,27 +7,11 @@ its own thread before touching widgets (``studio.ui.bridge`` does that for Qt).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
 
-
-class ProductStatus(StrEnum):
-    DONE = "done"
-    ON_AIR = "on air"
-    NEXT = "next"
-    QUEUED = "queued"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True, slots=True)
-class QueueEntry:
-    product_id: str
-    name: str
-    price_text: str
-    status: ProductStatus
-    pinned: bool = False
+from studio.program.queue import QueueEntry
 
 
 @dataclass(frozen=True, slots=True)

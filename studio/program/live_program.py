@@ -11,7 +11,7 @@ import copy
 from collections import deque
 from dataclasses import dataclass, field
 
-from studio.engine.events import ProductStatus, QueueEntry
+from studio.program.queue import ProductStatus, QueueEntry
 from studio.program.rundown import LineKind, ScriptLine, _free_lines, product_lines
 from studio.show.model import Product, Show, format_price
 

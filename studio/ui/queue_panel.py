@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.events import ProductStatus, QueueEntry
+from studio.program.queue import ProductStatus, QueueEntry
 from studio.ui import theme
 
 MIME = "application/x-livehost-product-ids"
