@@ -209,6 +209,23 @@ def test_go_now_and_skip(engine) -> None:  # type: ignore[no-untyped-def]
     assert "b" not in [s.product_id for s in rec.sentences()]
 
 
+def test_looping_show_starts_the_run_down_again(write_show: Callable[[str], Path],
+                                                piper_voice: object) -> None:
+    show = SHOW.replace('intro = "Welcome!"', 'intro = "Welcome!"\nloop = true')
+    eng = LiveEngine(load_show(write_show(show)), width_px=W, height_px=H, realtime=False,
+                     tts=piper_voice)  # type: ignore[arg-type]
+    rec = Recorder()
+    eng.subscribe(rec)
+    eng.send(cmd.SetSkipped("b"))
+    run_until(eng, rec, lambda: [s.product_id for s in rec.sentences()].count("a") >= 6)
+    eng.close()
+    products = [s.product_id for s in rec.sentences() if s.product_id is not None]
+    rounds = [p for i, p in enumerate(products) if i == 0 or products[i - 1] != p]
+    assert rounds[:3] == ["a", "c", "a"]  # skipped b stays out; the intro is said once
+    assert [s.text for s in rec.sentences()].count("Welcome!") == 1
+    assert not eng._program.ended
+
+
 def test_a_bad_edit_is_a_problem_not_a_crash(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     eng, rec = engine
     run_until(eng, rec, lambda: any(s.product_id == "a" for s in rec.sentences()))

@@ -74,6 +74,9 @@ class LiveProgram:
     def entries(self) -> tuple[QueueEntry, ...]:
         s = self._s
         upcoming = self._upcoming_product(s) if s.phase in {"intro", "products"} else None
+        if upcoming is None and self._show.show.loop:  # the next round starts at the top
+            upcoming = next((pid for pid in s.order if pid not in s.skipped
+                             and pid != s.current_id), None)
         out = []
         for pid in s.order:
             product = s.products[pid]
@@ -120,6 +123,10 @@ class LiveProgram:
                 if s.current_id is not None:
                     s.done.add(s.current_id)
                 target_or_none = self._upcoming_product(s)
+                if target_or_none is None and self._show.show.loop:
+                    s.done.clear()  # round again, from the top of the run-down
+                    s.current_id = None
+                    target_or_none = self._upcoming_product(s)
                 if target_or_none is None:
                     s.current_id = None
                     s.current_lines = []

@@ -46,6 +46,8 @@ class ShowMeta(_Strict):
     outro: str = ""
     pause_between_sentences_s: Annotated[float, Field(ge=0.0, le=5.0)] = 0.3
     pause_between_products_s: Annotated[float, Field(ge=0.0, le=10.0)] = 0.9
+    # Live only: after the last product, start the run-down again (24-hour streams).
+    loop: bool = False
 
 
 class HostLook(_Strict):
