@@ -15,7 +15,7 @@ from pathlib import Path
 
 from studio import __version__
 from studio.core.clock import MediaClock
-from studio.core.errors import StudioError, UserInputError
+from studio.core.errors import UserInputError
 from studio.engine.frames import FrameRenderer, FrameState
 from studio.face.motion import FaceMotion
 from studio.outputs.mp4 import Mp4Writer, aigc_metadata
@@ -122,9 +122,7 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
             end = clock.frame_start_sample(index + 1)
             before = scheduler.sentences_done
             scheduler.ensure_until(end + lookahead)
-            if scheduler.sentences_done != before:
-                chars_done = sum(len(s.line.text) for seg in scheduler.timeline.segments
-                                 for s in seg.sentences)
+            chars_done += sum(len(line.text) for line in lines[before:scheduler.sentences_done])
             if total_frames is None and scheduler.finished:
                 scheduler.finish()
                 total_frames = scheduler.timeline.total_frames
@@ -176,6 +174,3 @@ def _write_frame(encoder: OrderedWorker, writer: Mp4Writer, renderer: FrameRende
     else:
         encoder.submit(writer.write_video, index, renderer.compositor.read_rgba())
 
-
-__all__ = ["RenderProgress", "RenderResult", "RenderSettings", "StudioError",
-           "render_show", "timeline_path_for"]
