@@ -294,3 +294,19 @@ def test_paced_run_keeps_the_frame_rate(write_show: Callable[[str], Path],
         elapsed * 30 + 1, abs=4)
     assert [f.index for f in frames] == sorted(f.index for f in frames)
     assert rec.of(Status)[-1].fps_delivered > 25
+
+
+def test_a_voice_that_cannot_load_keeps_the_output_on_air(
+        write_show: Callable[[str], Path]) -> None:
+    show = SHOW.replace("[[products]]", '[host]\nvoice = "missing.onnx"\n\n[[products]]', 1)
+    eng = LiveEngine(load_show(write_show(show)), width_px=W, height_px=H, realtime=False)
+    rec = Recorder()
+    eng.subscribe(rec)
+    eng.run_frames(30)
+    eng.close()
+    problems = rec.of(Problem)
+    assert problems and "voice cannot be loaded" in problems[0].message
+    assert "voice model not found" in problems[0].message
+    frames = rec.frames()
+    assert len(frames) == 30 and not frames[-1].human  # the host is on air, silent
+    assert not rec.sentences()

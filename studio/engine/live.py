@@ -78,6 +78,16 @@ class _OnAir:
         return self.placed.end_samples
 
 
+class _Mute:
+    """Stands in for a voice that failed to load: the engine places no speech with it."""
+
+    name = "none"
+    execution_provider = "none"
+
+    def synthesize(self, sentence: str) -> SpeechClip:
+        raise StudioError("no voice is loaded")
+
+
 class _Synthesizer:
     """Synthesises requested lines on its own thread; results are kept until taken."""
 
@@ -253,13 +263,22 @@ class LiveEngine:
                 _LOG.exception("event subscriber failed on %s", type(event).__name__)
 
     def _setup(self) -> None:
+        voice_problem: Problem | None = None
         if self._tts is None:
             from studio.voice.piper_tts import PiperTTS
 
             host = self._show.host
-            self._tts = PiperTTS(host.voice, base_dir=self._show.base_dir,
-                                 speaking_rate=host.speaking_rate,
-                                 language=self._show.show.language, threads=1)
+            try:
+                self._tts = PiperTTS(host.voice, base_dir=self._show.base_dir,
+                                     speaking_rate=host.speaking_rate,
+                                     language=self._show.show.language, threads=1)
+            except StudioError as exc:
+                # Stay on air without a voice: the host idles, the cards and label show, and
+                # the operator can take over or fix the show file.
+                self._tts = _Mute()
+                voice_problem = Problem(f"the voice cannot be loaded: {exc}",
+                                        "the host stays on air without speaking; fix [host] "
+                                        "voice in the show file and open it again")
         self._face = FaceMotion(self.clock, seed=show_seed(self._show))
         self._renderer = FrameRenderer(self._show, self.width_px, self.height_px, self.clock,
                                        self._face)
@@ -269,6 +288,9 @@ class LiveEngine:
         self._renderer.on_problem = lambda message: self._emit(Problem(
             message, "fix the product (image, text) in the queue; the show goes on meanwhile"))
         self._synth = _Synthesizer(self._tts, self._emit)
+        self._mute = isinstance(self._tts, _Mute)
+        if voice_problem is not None:
+            self._emit(voice_problem)
         self._standby = render_standby(self.width_px, self.height_px)
         self._mixer = SpeechMixer(self.clock.sample_rate_hz)
         self._pacing = Pacing.for_show(self._show)
@@ -432,7 +454,7 @@ class LiveEngine:
     def _schedule_speech(self, s0: int, s1: int) -> None:
         if self._on_air is not None and s0 >= self._on_air.end_samples:
             self._on_air = None
-        if self._on_air is not None or self._human or self._paused:
+        if self._on_air is not None or self._human or self._paused or self._mute:
             return
         with self._program_lock:
             line = self._program.peek_next_line()
