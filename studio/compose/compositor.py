@@ -22,6 +22,7 @@ from studio.face.params import FaceParams
 from studio.show.model import HostLook, Stage
 
 Rect = tuple[int, int, int, int]
+MAX_PENDING_YUV_RECTS = 16
 
 _QUAD_VERT = """
 attribute vec2 a_corner;          // (0,0) top-left .. (1,1) bottom-right
@@ -142,6 +143,9 @@ class Compositor:
         self._label_rect: Rect = (lx, ly, int(label.shape[1]), int(label.shape[0]))
         self._card: Any = None
         self._card_key: object = None
+        # One texture per product, uploaded once: a looping show re-uploading cards every
+        # round leaked GPU memory (vispy frees textures only when collected).
+        self._card_textures: dict[object, Any] = {}
         self._avatar: Any = None
         self._avatar_look = look
         if draw_host:
@@ -173,11 +177,27 @@ class Compositor:
         return self._gloo.Texture2D(np.ascontiguousarray(rgba), interpolation="nearest")
 
     def set_card(self, key: object, rgba: npt.NDArray[np.uint8] | None) -> None:
-        """Show this product card (uploaded once per key); ``None`` hides the card."""
+        """Show this product card (uploaded once per key, kept for when it comes back);
+        ``None`` hides the card."""
         if key == self._card_key:
             return
         self._card_key = key
-        self._card = None if rgba is None else self._texture(rgba)
+        if rgba is None:
+            self._card = None
+            return
+        texture = self._card_textures.get(key)
+        if texture is None:
+            texture = self._card_textures[key] = self._texture(rgba)
+        self._card = texture
+
+    def forget_card(self, key: object) -> None:
+        """Drop a card's texture (its product was edited); the next ``set_card`` uploads."""
+        texture = self._card_textures.pop(key, None)
+        if key == self._card_key:
+            self._card_key = None
+            self._card = None
+        if texture is not None:
+            texture.delete()
 
     def _draw_texture(self, texture: Any, rect: Rect, alpha: float = 1.0) -> None:
         self._quad["u_tex"] = texture
@@ -224,6 +244,8 @@ class Compositor:
         self._full_redraw = False
         self._damage = [self._aligned(r) for r in damage]
         self._yuv_damage += self._damage
+        if len(self._yuv_damage) > MAX_PENDING_YUV_RECTS:  # nobody reads YUV (not recording)
+            self._yuv_damage = [self._full_rect()]
         self.gl.begin()
         gloo.set_state(depth_test=False, cull_face=False, scissor_test=True,
                        blend_func=("src_alpha", "one_minus_src_alpha", "one",

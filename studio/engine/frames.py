@@ -75,7 +75,7 @@ class FrameRenderer:
         """Drop a cached card (the product was edited); it is rendered again when shown."""
         self._cards.pop(product_id, None)
         self._failed_cards.discard(product_id)
-        self.compositor.set_card(None, None)
+        self.compositor.forget_card(product_id)
 
     def state_at(self, index: int, segment: ProductSegment | None) -> FrameState:
         start = self.clock.frame_start_sample(index)
