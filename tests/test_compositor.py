@@ -49,3 +49,20 @@ def test_damage_redraw_equals_full_redraw() -> None:
     assert np.median(damage_area[1:]) < 0.8 * host[2] * host[3]
     tracked.close()
     full.close()
+
+
+def test_frames_nobody_encodes_leave_nothing_behind() -> None:
+    """A live preview without a recording never reads YUV: pending work must not pile up."""
+    comp = Compositor(320, 180, Stage(), HostLook())
+    for params in _poses(200):
+        comp.compose(params)
+        comp.read_rgba()
+    assert len(comp._yuv_damage) <= 16
+    full = Compositor(320, 180, Stage(), HostLook())
+    last = _poses(200)[-1]
+    full.compose(last)
+    tracked_yuv, full_yuv = comp.read_yuv420p(), full.read_yuv420p()
+    assert tracked_yuv is not None and full_yuv is not None
+    assert np.abs(tracked_yuv.astype(int) - full_yuv.astype(int)).max() <= 1
+    comp.close()
+    full.close()
