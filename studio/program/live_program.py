@@ -7,12 +7,11 @@ at the next sentence boundary (or at once, when the engine cuts the current sent
 
 from __future__ import annotations
 
-import copy
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from studio.program.queue import ProductStatus, QueueEntry
-from studio.program.rundown import LineKind, ScriptLine, _free_lines, product_lines
+from studio.program.rundown import LineKind, ScriptLine, product_lines, script_lines
 from studio.show.model import Product, Show, format_price
 
 SPOKEN_CHARS_PER_S = 14.0  # the default voice at rate 1.0, measured on the demo show
@@ -33,14 +32,22 @@ class _State:
     requested_next: str | None = None
     phase: str = "intro"  # intro, products, outro, ended
 
+    def fork(self) -> _State:
+        """A copy ``_advance`` may change freely: it mutates only the sets and queues (the
+        products and the order it never touches), so those are shared, not deep-copied.
+        Cheap enough to peek at every frame of a pause."""
+        return replace(self, done=set(self.done), skipped=set(self.skipped),
+                       intro=deque(self.intro), outro=deque(self.outro),
+                       interjections=deque(self.interjections))
+
 
 class LiveProgram:
     def __init__(self, show: Show) -> None:
         self._show = show
         self._s = _State(order=[p.id for p in show.products],
                          products={p.id: p for p in show.products},
-                         intro=deque(_free_lines(LineKind.INTRO, show.show.intro)),
-                         outro=deque(_free_lines(LineKind.OUTRO, show.show.outro)))
+                         intro=deque(script_lines(LineKind.INTRO, None, show.show.intro)),
+                         outro=deque(script_lines(LineKind.OUTRO, None, show.show.outro)))
         self.pinned: str | None = None
         self._interjection_count = 0
 
@@ -152,7 +159,7 @@ class LiveProgram:
 
     def peek_next_line(self) -> ScriptLine | None:
         """What ``next_line`` would return now (for synthesising ahead); changes nothing."""
-        return self._advance(copy.deepcopy(self._s))
+        return self._advance(self._s.fork())
 
     def next_line(self) -> ScriptLine | None:
         return self._advance(self._s)

@@ -27,30 +27,23 @@ class ScriptLine:
     text: str
 
 
-def product_lines(product: Product) -> list[ScriptLine]:
+def script_lines(kind: LineKind, product_id: str | None, text: str) -> list[ScriptLine]:
+    """``text`` cut into paragraphs and sentences, numbered in order."""
     lines: list[ScriptLine] = []
-    number = 0
-    for p_index, paragraph in enumerate(split_paragraphs(product.script)):
-        for sentence in split_sentences(paragraph):
-            lines.append(ScriptLine(LineKind.SCRIPT, product.id, p_index, number, sentence))
-            number += 1
-    return lines
-
-
-def _free_lines(kind: LineKind, text: str) -> list[ScriptLine]:
-    lines: list[ScriptLine] = []
-    number = 0
     for p_index, paragraph in enumerate(split_paragraphs(text)):
         for sentence in split_sentences(paragraph):
-            lines.append(ScriptLine(kind, None, p_index, number, sentence))
-            number += 1
+            lines.append(ScriptLine(kind, product_id, p_index, len(lines), sentence))
     return lines
+
+
+def product_lines(product: Product) -> list[ScriptLine]:
+    return script_lines(LineKind.SCRIPT, product.id, product.script)
 
 
 def plan_show(show: Show) -> list[ScriptLine]:
     """Intro, then each product's script sentence by sentence, then the outro."""
-    lines = _free_lines(LineKind.INTRO, show.show.intro)
+    lines = script_lines(LineKind.INTRO, None, show.show.intro)
     for product in show.products:
         lines += product_lines(product)
-    lines += _free_lines(LineKind.OUTRO, show.show.outro)
+    lines += script_lines(LineKind.OUTRO, None, show.show.outro)
     return lines
