@@ -147,7 +147,6 @@ class Compositor:
         # round leaked GPU memory (vispy frees textures only when collected).
         self._card_textures: dict[object, Any] = {}
         self._avatar: Any = None
-        self._avatar_look = look
         if draw_host:
             from studio.avatar.renderer import AvatarRenderer
 

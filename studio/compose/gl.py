@@ -94,8 +94,5 @@ class OffscreenGL:
         flat = np.frombuffer(data, dtype=np.uint8)
         return flat.reshape(self.height_px, self.width_px, 4)[::-1]
 
-    def read_rgb(self) -> RGBImage:
-        return np.ascontiguousarray(self.read_rgba()[:, :, :3])
-
     def close(self) -> None:
         self._canvas.close()

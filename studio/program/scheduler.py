@@ -72,10 +72,6 @@ class SpeechScheduler:
         self.sentences_done = 0
 
     @property
-    def lines_left(self) -> int:
-        return len(self._pending)
-
-    @property
     def finished(self) -> bool:
         return not self._pending
 
