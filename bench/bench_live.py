@@ -34,13 +34,14 @@ def run(seconds: float, width: int, height: int, audio_device: str | None,
     from studio.engine import commands as cmd
     from studio.engine.events import Event, FrameDelivered, Status
     from studio.engine.live import LiveEngine
-    from studio.outputs.audio_device import SoundDeviceSink, parse_device
+    from studio.outputs.base import OutputSpec
     from studio.paths import demo_show_path
     from studio.show.loader import load_show
 
-    sink = SoundDeviceSink(parse_device(audio_device)) if audio_device else None
+    sink = audio_device is not None
     engine = LiveEngine(load_show(demo_show_path()), width_px=width, height_px=height,
-                        fps=Fraction(30), audio_sink=sink)
+                        fps=Fraction(30),
+                        outputs=[OutputSpec("audio", audio_device)] if audio_device else [])
     arrivals: list[tuple[float, int, bool]] = []
     last_status: list[Status] = []
     changed = threading.Event()

@@ -13,7 +13,9 @@ shift || true
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # System packages: Mesa's EGL for offscreen rendering, a CJK font for Chinese names and the
-# AI label, ffmpeg's ffprobe (tests read the files with it), Xvfb and the xcb libraries Qt needs.
+# AI label, ffmpeg's ffprobe (tests read the files with it), Xvfb and the xcb libraries Qt needs,
+# JACK (its dummy driver is the tests' sound card), OBS Studio (the tests drive a real one over
+# obs-websocket) and nginx's RTMP module (the tests' streaming server).
 apt_packages=(
   python3 python3-venv python3-pip
   libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libgl1
@@ -23,6 +25,7 @@ apt_packages=(
   libxcb-render-util0 libxcb-cursor0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
   libxcb-xkb1 libdbus-1-3 libglib2.0-0 libfontconfig1 libasound2 libportaudio2
   jackd2
+  obs-studio nginx-light libnginx-mod-rtmp
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do

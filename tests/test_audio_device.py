@@ -20,6 +20,7 @@ from studio.core.media import AudioChunk
 from studio.engine.events import Event, FrameDelivered, Problem, Status
 from studio.engine.live import LiveEngine
 from studio.outputs.audio_device import SoundDeviceSink
+from studio.outputs.base import OutputSpec
 from studio.show.loader import load_show
 from tests.test_live_engine import SHOW
 
@@ -84,7 +85,7 @@ def test_live_show_is_paced_by_the_device(jack_server: subprocess.Popen[bytes],
                                           piper_voice: object) -> None:
     events: list[Event] = []
     engine = LiveEngine(load_show(write_show(SHOW)), width_px=320, height_px=180,
-                        audio_sink=SoundDeviceSink(), tts=piper_voice)  # type: ignore[arg-type]
+                        outputs=[OutputSpec("audio", "")], tts=piper_voice)  # type: ignore[arg-type]
     engine.subscribe(events.append)
     engine.start()
 
@@ -112,7 +113,7 @@ def test_device_that_disappears_does_not_stop_the_show(
         piper_voice: object) -> None:
     events: list[Event] = []
     engine = LiveEngine(load_show(write_show(SHOW)), width_px=320, height_px=180,
-                        audio_sink=SoundDeviceSink(), tts=piper_voice)  # type: ignore[arg-type]
+                        outputs=[OutputSpec("audio", "")], tts=piper_voice)  # type: ignore[arg-type]
     engine.subscribe(events.append)
     engine.start()
     time.sleep(1.5)

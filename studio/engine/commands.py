@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.outputs.base import OutputSpec
 from studio.show.model import Product
 
 
@@ -115,6 +116,37 @@ class StopRecording:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class AddOutput:
+    """Start an output (a stream, a recording, the virtual camera, a sound device)."""
+
+    spec: OutputSpec
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveOutput:
+    """Stop an output cleanly (a file is finished, a stream closed)."""
+
+    spec: OutputSpec
+
+
+@dataclass(frozen=True, slots=True)
+class SetAudioVolume:
+    """The sound device's volume (0..2, 1 = as mixed) and mute; streams and files keep the
+    program level."""
+
+    volume: float = 1.0
+    muted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlayTestTone:
+    """A 1 kHz tone at -18 dBFS on the sound device only, to check the speakers or the cable."""
+
+    seconds: float = 1.0
+
+
 Command = (SetTakeover | ToggleTakeover | Interject | InterruptNow | SkipSentence | NextProduct
            | GoToProduct | SetSkipped | ReorderQueue | PinProduct | UpsertProduct | SetPaused
-           | TogglePause | SetStandbyImage | StartRecording | StopRecording)
+           | TogglePause | SetStandbyImage | StartRecording | StopRecording | AddOutput
+           | RemoveOutput | SetAudioVolume | PlayTestTone)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from studio.outputs.base import OutputHealth
 from studio.program.queue import QueueEntry
 
 
@@ -98,5 +99,21 @@ class ShowEnded:
     """The run-down is done; the host stays on air, idle, until the operator stops."""
 
 
+@dataclass(frozen=True, slots=True)
+class OutputsChanged:
+    """Some output's state, reason or counters changed (checked every few frames)."""
+
+    outputs: tuple[OutputHealth, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioMeter:
+    """Program audio level over the last few frames, in dBFS (-inf for silence)."""
+
+    peak_dbfs: float
+    rms_dbfs: float
+    at_samples: int
+
+
 Event = (QueueChanged | ScriptShown | SentenceStarted | FrameDelivered | TakeoverChanged
-         | Status | Problem | ShowEnded)
+         | Status | Problem | ShowEnded | OutputsChanged | AudioMeter)

@@ -14,9 +14,8 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -30,8 +29,10 @@ from studio.core.errors import StudioError
 from studio.core.media import AudioChunk
 from studio.engine import commands as cmd
 from studio.engine.events import (
+    AudioMeter,
     Event,
     FrameDelivered,
+    OutputsChanged,
     Problem,
     QueueChanged,
     ScriptShown,
@@ -42,11 +43,19 @@ from studio.engine.events import (
     WordTiming,
 )
 from studio.engine.frames import FrameRenderer
-from studio.engine.render import PRODUCER, show_seed
+from studio.engine.render import show_seed
 from studio.face.motion import FaceMotion
-from studio.outputs.audio_device import AudioSink
-from studio.outputs.mp4 import Mp4Writer, aigc_metadata
-from studio.outputs.worker import OrderedWorker
+from studio.outputs.audio_device import AudioDeviceOutput
+from studio.outputs.base import (
+    FramePolicy,
+    Output,
+    OutputHealth,
+    OutputSpec,
+    OutputState,
+    ProgramFormat,
+    ProgramFrame,
+    build_output,
+)
 from studio.program.live_program import LiveProgram
 from studio.program.mixer import PlacedAudio, SpeechMixer
 from studio.program.rundown import LineKind, ScriptLine
@@ -62,6 +71,7 @@ _LOG = logging.getLogger("studio.live")
 FADE_S = 0.02  # an interrupted sentence fades out this fast: no click, no lingering
 AUDIO_TARGET_S = 0.12  # how far ahead of the device the engine keeps its buffer
 STATUS_EVERY_FRAMES = 10
+METER_EVERY_FRAMES = 3
 DEVICE_STALL_S = 0.75  # a device that consumes nothing for this long is treated as gone
 LATE_FRAMES = 3  # a frame later than this many frame periods is dropped, not shown
 
@@ -149,37 +159,11 @@ class _Synthesizer:
         self._thread.join(timeout=10)
 
 
-class _Recorder:
-    def __init__(self, path: Path, width_px: int, height_px: int, fps: Fraction,
-                 start_samples: int) -> None:
-        self.path = path
-        self.start_samples = start_samples
-        self._worker = OrderedWorker("recorder")
-        self._writer = Mp4Writer(path, width_px, height_px, fps,
-                                 metadata=aigc_metadata(str(uuid.uuid4()), PRODUCER))
-        self.frames = 0
-
-    def video(self, yuv: npt.NDArray[np.uint8] | None, rgba: npt.NDArray[np.uint8]) -> None:
-        if yuv is not None:
-            self._worker.submit(self._writer.write_yuv420p, self.frames, yuv)
-        else:
-            self._worker.submit(self._writer.write_video, self.frames, rgba)
-        self.frames += 1
-
-    def audio(self, chunk: AudioChunk) -> None:
-        self._worker.submit(self._writer.write_audio, AudioChunk(
-            chunk.pts_samples - self.start_samples, chunk.samples, chunk.sample_rate_hz))
-
-    def close(self, end_samples: int) -> None:
-        self._worker.submit(self._writer.pad_audio_to, end_samples - self.start_samples)
-        self._worker.submit(self._writer.close)
-        self._worker.close()
-
-
 class LiveEngine:
     def __init__(self, show: Show, *, width_px: int = 1280, height_px: int = 720,
                  fps: Fraction = Fraction(30), show_path: Path | None = None,
-                 clock: MonotonicClock | None = None, audio_sink: AudioSink | None = None,
+                 clock: MonotonicClock | None = None,
+                 outputs: Iterable[Output | OutputSpec] = (),
                  tts: TTSEngine | None = None, realtime: bool = True) -> None:
         self.width_px = width_px
         self.height_px = height_px
@@ -187,7 +171,9 @@ class LiveEngine:
         self.show_path = show_path
         self.clock = MediaClock(fps)
         self._wall = clock or MonotonicClock()
-        self._audio_sink = audio_sink
+        self._outputs: list[Output] = [o if isinstance(o, Output) else build_output(o)
+                                       for o in outputs]
+        self._recording: Output | None = None
         self._tts = tts
         self._realtime = realtime
         self._program = LiveProgram(show)
@@ -300,7 +286,17 @@ class LiveEngine:
         self._segment = ProductSegment(None, self._show.show.title, 0, 0)
         self._human = False
         self._paused = False
-        self._recorder: _Recorder | None = None
+        self._format = ProgramFormat(self.width_px, self.height_px, self.fps,
+                                     self.clock.sample_rate_hz)
+        self._present: deque[ProgramFrame] = deque()  # realtime frames wait for their sound
+        self._health: tuple[OutputHealth, ...] = ()
+        self.present_delay_frames = 0
+        self._meter_peak = 0.0
+        self._meter_energy = 0.0
+        self._meter_samples = 0
+        self._volume = (1.0, False)
+        for output in self._outputs:
+            self._open_output(output, 0)
         self._dropped = 0
         self._delivered = 0
         self._delivery_times: deque[float] = deque(maxlen=int(float(self.fps)) * 2)
@@ -333,7 +329,7 @@ class LiveEngine:
             while not self._stop.is_set():
                 index = self._frame_index
                 late = False
-                if self._realtime and self._audio_sink is None and index > 0:
+                if self._realtime and self._pacer() is None and index > 0:
                     # A frame a little late is still shown (the renderer runs faster than
                     # real time and catches up); only a stall past the slack drops frames.
                     give_up_ns = t0_ns + (self.clock.frame_start_sample(index + LATE_FRAMES)
@@ -342,7 +338,7 @@ class LiveEngine:
                 self._frame(render=not late)
                 if not self._realtime:
                     continue
-                if self._audio_sink is not None:
+                if self._pacer() is not None:
                     if not self._wait_for_audio_device():
                         # The device stopped consuming: carry on, paced by the system clock.
                         t0_ns = self._wall.now_ns() - (self.clock.frame_start_sample(
@@ -354,39 +350,146 @@ class LiveEngine:
         finally:
             self._shutdown()
 
+    def _pacer(self) -> Output | None:
+        """The sound device whose clock paces the show, if one is playing."""
+        return next((o for o in self._outputs if o.paces and o.alive), None)
+
     def _wait_for_audio_device(self) -> bool:
         """Wait until the device has played down to the target; False if it went away."""
-        sink = self._audio_sink
-        assert sink is not None
+        pacer = self._pacer()
+        assert pacer is not None
         target = self.clock.s_to_samples(AUDIO_TARGET_S)
         waited_from = time.monotonic()
-        last_level = sink.buffered_samples
+        last_level = pacer.buffered_samples()
         while last_level > target and not self._stop.is_set():
             time.sleep(0.002)
-            level = sink.buffered_samples
+            level = pacer.buffered_samples()
             if level < last_level:
                 waited_from = time.monotonic()
                 last_level = level
-            elif not sink.alive or time.monotonic() - waited_from > DEVICE_STALL_S:
-                self._audio_sink = None
-                sink.close()
+            elif not pacer.alive or time.monotonic() - waited_from > DEVICE_STALL_S:
+                pacer.lost("the device stopped playing (unplugged, or its server quit)")
                 self._emit(Problem(
-                    "the audio device stopped playing (unplugged, or its server quit)",
-                    "the show goes on, paced by the system clock; reconnect the device "
-                    "and reopen the show to hear it again"))
+                    f"{pacer.name}: the audio device stopped playing (unplugged, or its "
+                    "server quit)", "the show goes on, paced by the system clock; reconnect "
+                    "the device and restart the audio output to hear it again"))
+                self._present_delay_changed()
                 return False
         return True
 
-    def _shutdown(self) -> None:
-        if self._recorder is not None:
+    # --- outputs ----------------------------------------------------------------------------
+    def _open_output(self, output: Output, s0: int) -> bool:
+        try:
+            output.open(self._format, s0)
+            if isinstance(output, AudioDeviceOutput):
+                output.set_volume(*self._volume)
+        except StudioError as exc:
+            output.set_state(OutputState.DOWN, str(exc))
+            self._emit(Problem(f"output {output.name} cannot start: {exc}",
+                               "the show goes on with the other outputs"))
+            return False
+        except Exception as exc:
+            _LOG.exception("output %s failed to start", output.name)
+            output.set_state(OutputState.DOWN, f"{type(exc).__name__}: {exc}")
+            self._emit(Problem(f"output {output.name} cannot start: {exc}",
+                               "the show goes on with the other outputs"))
+            return False
+        finally:
+            if output not in self._outputs:
+                self._outputs.append(output)
+            self._present_delay_changed()
+        return True
+
+    def _close_output(self, output: Output) -> None:
+        try:
+            output.close()
+        except Exception as exc:
+            _LOG.exception("output %s failed to close", output.name)
+            self._emit(Problem(f"output {output.name} could not be finished: {exc}"))
+        if output in self._outputs:
+            self._outputs.remove(output)
+        if output is self._recording:
+            self._recording = None
+        self._present_delay_changed()
+
+    def _present_delay_changed(self) -> None:
+        """Realtime pictures (preview, virtual camera) wait as long as the sound device
+        takes to play what the engine sends, so picture and sound leave together."""
+        pacer = self._pacer()
+        delay = 0
+        if pacer is not None:
+            latency = self.clock.s_to_samples(AUDIO_TARGET_S) + pacer.latency_samples()
+            delay = max(0, round(latency * float(self.fps) / self.clock.sample_rate_hz))
+        self.present_delay_frames = delay
+
+    def _deliver(self, frame: ProgramFrame | None, audio: AudioChunk) -> None:
+        """Hand this frame's picture (None: dropped) and sound to every output."""
+        for output in self._outputs:
+            if output.state in {OutputState.DOWN, OutputState.STOPPED}:
+                continue
             try:
-                self._recorder.close(self.clock.frame_start_sample(self._frame_index))
+                output.send_audio(audio)
+                if frame is not None and not output.realtime:
+                    output.send_video(frame)
             except Exception as exc:
-                self._emit(Problem(f"the recording could not be finished: {exc}"))
-            self._recorder = None
+                _LOG.exception("output %s failed", output.name)
+                output.set_state(OutputState.DOWN, f"{type(exc).__name__}: {exc}")
+        if frame is None:
+            return
+        self._present.append(frame)
+        while len(self._present) > self.present_delay_frames:
+            shown = self._present.popleft()
+            self._emit(FrameDelivered(shown.index, shown.pts_samples, shown.rgba, shown.human))
+            for output in self._outputs:
+                if output.realtime and output.state in {OutputState.UP, OutputState.DEGRADED,
+                                                        OutputState.STARTING}:
+                    try:
+                        output.send_video(shown)
+                    except Exception as exc:
+                        _LOG.exception("output %s failed", output.name)
+                        output.set_state(OutputState.DOWN, f"{type(exc).__name__}: {exc}")
+
+    def _meter(self, audio: AudioChunk) -> None:
+        samples = audio.samples
+        if samples.size:
+            self._meter_peak = max(self._meter_peak, float(np.abs(samples).max()))
+            self._meter_energy += float(np.dot(samples, samples))
+            self._meter_samples += int(samples.size)
+        if self._frame_index % METER_EVERY_FRAMES == 0 and self._meter_samples:
+            rms = (self._meter_energy / self._meter_samples) ** 0.5
+
+            def db(value: float) -> float:
+                return 20 * float(np.log10(value)) if value > 1e-9 else float("-inf")
+
+            self._emit(AudioMeter(db(self._meter_peak), db(rms), audio.pts_samples))
+            self._meter_peak = self._meter_energy = 0.0
+            self._meter_samples = 0
+
+    def _audio_devices(self) -> list[AudioDeviceOutput]:
+        return [o for o in self._outputs if isinstance(o, AudioDeviceOutput) and o.alive]
+
+    def _check_outputs(self) -> None:
+        health = tuple(o.health() for o in self._outputs)
+        if health != self._health:
+            old = {h.name: h for h in self._health}
+            for h in health:
+                before = old.get(h.name)
+                if h.state == OutputState.DOWN and (before is None
+                                                    or before.state != OutputState.DOWN):
+                    self._emit(Problem(f"output {h.name} is down: {h.reason}",
+                                       "the show goes on with the other outputs"))
+            self._health = health
+            self._emit(OutputsChanged(health))
+
+    @property
+    def outputs(self) -> tuple[OutputHealth, ...]:
+        return tuple(o.health() for o in list(self._outputs))
+
+    def _shutdown(self) -> None:
+        for output in list(self._outputs):
+            self._close_output(output)
+        self._check_outputs()
         self._synth.close()
-        if self._audio_sink is not None:
-            self._audio_sink.close()
         self._renderer.close()
 
     def _frame(self, render: bool = True) -> None:
@@ -402,39 +505,36 @@ class LiveEngine:
         audio = self._audio_between(s0, s1)
         rgba = self._last_rgba
         yuv: npt.NDArray[np.uint8] | None = None
-        if render:
-            try:
-                if self._human:
+        lossless = any(o.policy == FramePolicy.LOSSLESS and o.alive for o in self._outputs)
+        if render or lossless:  # a recording gets every frame, the last picture if late
+            if render:
+                try:
+                    if self._human:
+                        rgba = self._standby
+                    else:
+                        rgba, yuv = self._render_ai(index, s0)
+                except Exception as exc:
+                    _LOG.exception("frame %d failed", index)
+                    self._emit(Problem(f"frame {index} could not be rendered: {exc}",
+                                       "the output shows the standby picture meanwhile"))
                     rgba = self._standby
-                else:
-                    rgba, yuv = self._render_ai(index, s0)
-            except Exception as exc:
-                _LOG.exception("frame %d failed", index)
-                self._emit(Problem(f"frame {index} could not be rendered: {exc}",
-                                   "the output shows the standby picture meanwhile"))
-                rgba = self._standby
-            self._last_rgba = rgba
-            self._delivered += 1
-            self._delivery_times.append(time.monotonic())
-            self._emit(FrameDelivered(index, s0, rgba, self._human))
+                self._last_rgba = rgba
+                self._delivered += 1
+                self._delivery_times.append(time.monotonic())
+            else:
+                self._dropped += 1
+            self._deliver(ProgramFrame(index, s0, rgba, yuv, self._human), audio)
         else:
             self._dropped += 1
-        if self._audio_sink is not None:
-            self._audio_sink.write(audio)
-        if self._recorder is not None:
-            try:
-                self._recorder.video(yuv if render else None, rgba)
-                self._recorder.audio(audio)
-            except Exception as exc:
-                self._emit(Problem(f"recording stopped: {exc}", "check the disk and start "
-                                   "a new recording"))
-                self._recorder = None
+            self._deliver(None, audio)
         if self._queue_dirty:
             self._queue_dirty = False
             with self._program_lock:
                 entries = self._program.entries()
             self._emit(QueueChanged(entries))
+        self._meter(audio)
         if index % STATUS_EVERY_FRAMES == 0:
+            self._check_outputs()
             self._emit(self._status(s0))
         self._frame_index = index + 1
 
@@ -447,7 +547,8 @@ class LiveEngine:
         state = self._renderer.state_at(index, segment)
         self._renderer.draw(state)
         compositor = self._renderer.compositor
-        yuv = compositor.read_yuv420p() if self._recorder is not None else None
+        wants_yuv = any(o.wants_yuv and o.alive for o in self._outputs)
+        yuv = compositor.read_yuv420p() if wants_yuv else None
         return compositor.read_rgba(), yuv
 
     # --- speech -----------------------------------------------------------------------------
@@ -603,14 +704,36 @@ class LiveEngine:
             case cmd.SetStandbyImage(path=path):
                 self._standby = render_standby(self.width_px, self.height_px, path)
             case cmd.StartRecording(path=path):
-                if self._recorder is not None:
-                    raise ValueError(f"already recording to {self._recorder.path}")
-                self._recorder = _Recorder(path, self.width_px, self.height_px, self.fps, s0)
+                if self._recording is not None and self._recording.alive:
+                    raise ValueError(f"already recording to {self._recording.name}")
+                recording = build_output(OutputSpec("file", str(path)))
+                if self._open_output(recording, s0):
+                    self._recording = recording
                 self._renderer.compositor.invalidate()
             case cmd.StopRecording():
-                if self._recorder is not None:
-                    self._recorder.close(s0)
-                    self._recorder = None
+                if self._recording is not None:
+                    self._close_output(self._recording)
+            case cmd.AddOutput(spec=spec):
+                if any(o.spec == spec and o.alive for o in self._outputs):
+                    raise ValueError(f"{spec.display} is already running")
+                self._outputs = [o for o in self._outputs if o.spec != spec]  # a dead one
+                self._open_output(build_output(spec), s0)
+                self._renderer.compositor.invalidate()
+            case cmd.SetAudioVolume(volume=volume, muted=muted):
+                if not 0.0 <= volume <= 2.0:
+                    raise ValueError(f"volume {volume} is out of range 0..2")
+                self._volume = (volume, muted)
+                for device in self._audio_devices():
+                    device.set_volume(volume, muted)
+            case cmd.PlayTestTone(seconds=seconds):
+                devices = self._audio_devices()
+                if not devices:
+                    raise ValueError("no sound device is playing; add the audio output first")
+                for device in devices:
+                    device.play_test_tone(seconds)
+            case cmd.RemoveOutput(spec=spec):
+                for output in [o for o in self._outputs if o.spec == spec]:
+                    self._close_output(output)
 
     # --- status -----------------------------------------------------------------------------
     def _status(self, s0: int) -> Status:
@@ -624,14 +747,15 @@ class LiveEngine:
             speaking_left = max(0.0, (self._on_air.end_samples - s0) / rate)
             product_left += speaking_left
             show_left += speaking_left
-        sink = self._audio_sink
+        pacer = self._pacer()
         return Status(
             on_air=not self._human, paused=self._paused, human=self._human,
-            recording=self._recorder is not None, fps_target=float(self.fps),
+            recording=self._recording is not None and self._recording.alive,
+            fps_target=float(self.fps),
             fps_delivered=round(fps, 2), frames_delivered=self._delivered,
             frames_dropped=self._dropped,
-            audio_buffer_ms=(sink.buffered_samples * 1000 / rate) if sink else 0.0,
-            audio_underruns=sink.underruns if sink else 0,
+            audio_buffer_ms=(pacer.buffered_samples() * 1000 / rate) if pacer else 0.0,
+            audio_underruns=sum(getattr(o, "underruns", 0) for o in self._outputs),
             synthesis_queue=max(0, self._synth.pending),
             execution_provider=getattr(self._tts, "execution_provider", "CPU"),
             elapsed_s=s0 / rate, product_time_left_s=product_left,

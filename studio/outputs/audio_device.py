@@ -8,12 +8,21 @@ card's clock is the master whenever a device is in use.
 from __future__ import annotations
 
 import threading
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
 from studio.core.errors import DependencyError, UserInputError
 from studio.core.media import AudioChunk
+from studio.outputs.base import (
+    FramePolicy,
+    Output,
+    OutputSpec,
+    OutputState,
+    ProgramFormat,
+    ProgramFrame,
+    register_output,
+)
 
 
 class AudioSink(Protocol):
@@ -29,6 +38,9 @@ class AudioSink(Protocol):
 
     @property
     def alive(self) -> bool: ...
+
+    @property
+    def device_latency_samples(self) -> int: ...
 
     def close(self) -> None: ...
 
@@ -104,6 +116,11 @@ class SoundDeviceSink:
         return self._underruns
 
     @property
+    def device_latency_samples(self) -> int:
+        """What PortAudio reports between the callback and the speaker."""
+        return round(float(self._stream.latency) * self.sample_rate_hz)
+
+    @property
     def alive(self) -> bool:
         """False once a started stream has stopped by itself (device unplugged, server gone)."""
         return not self._started or bool(self._stream.active)
@@ -131,3 +148,74 @@ class SoundDeviceSink:
             import sounddevice
 
             atexit.unregister(sounddevice._exit_handler)
+
+
+class AudioDeviceOutput(Output):
+    """The program audio on a sound device. While it plays, its clock paces the show: the
+    engine renders the next frame when the device has played down to ``AUDIO_TARGET_S``."""
+
+    kind: ClassVar[str] = "audio"
+    policy: ClassVar[FramePolicy] = FramePolicy.DROP
+    paces: ClassVar[bool] = True
+
+    def __init__(self, spec: OutputSpec, sink: AudioSink | None = None) -> None:
+        super().__init__(spec)
+        self.name = f"audio: {spec.target or 'default device'}"
+        self._sink = sink
+        self._gain = 1.0
+
+    def open(self, fmt: ProgramFormat, start_samples: int) -> None:
+        if self._sink is None:
+            self._sink = SoundDeviceSink(parse_device(self.spec.target), fmt.sample_rate_hz)
+        self.set_state(OutputState.UP)
+
+    @property
+    def sink(self) -> AudioSink:
+        assert self._sink is not None, "open() first"
+        return self._sink
+
+    def send_video(self, frame: ProgramFrame) -> None:
+        pass
+
+    def send_audio(self, chunk: AudioChunk) -> None:
+        if self._sink is not None and self.state == OutputState.UP:
+            if self._gain != 1.0:
+                chunk = AudioChunk(chunk.pts_samples, chunk.samples * np.float32(self._gain),
+                                   chunk.sample_rate_hz)
+            self._sink.write(chunk)
+
+    def buffered_samples(self) -> int:
+        return self._sink.buffered_samples if self._sink is not None else 0
+
+    @property
+    def underruns(self) -> int:
+        return self._sink.underruns if self._sink is not None else 0
+
+    @property
+    def alive(self) -> bool:
+        return self._sink is not None and self._sink.alive
+
+    def latency_samples(self) -> int:
+        return self._sink.device_latency_samples if self._sink is not None else 0
+
+    def set_volume(self, volume: float, muted: bool) -> None:
+        """Device gain (the program level elsewhere is unchanged)."""
+        self._gain = 0.0 if muted else volume
+
+    def play_test_tone(self, seconds: float = 1.0) -> None:
+        """Mix a 1 kHz tone at -18 dBFS into what this device plays next."""
+        raise NotImplementedError  # helper C
+
+    def lost(self, reason: str) -> None:
+        """The device stopped consuming: this output is down; the show goes on without it."""
+        self.set_state(OutputState.DOWN, reason)
+        if self._sink is not None:
+            self._sink.close()
+
+    def close(self) -> None:
+        if self._sink is not None and self.state != OutputState.DOWN:
+            self._sink.close()
+            self.set_state(OutputState.STOPPED)
+
+
+register_output("audio", AudioDeviceOutput, "program audio on a sound device")

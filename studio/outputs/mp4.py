@@ -24,7 +24,8 @@ class Mp4Writer:
 
     def __init__(self, path: Path, width_px: int, height_px: int, fps: Fraction, *,
                  sample_rate_hz: int = 48_000, metadata: dict[str, str] | None = None,
-                 crf: int = 20, preset: str = "veryfast", audio_bitrate_bps: int = 128_000) -> None:
+                 crf: int = 20, preset: str = "veryfast", audio_bitrate_bps: int = 128_000,
+                 container_format: str = "mp4") -> None:
         import av
 
         if width_px % 2 or height_px % 2:
@@ -32,9 +33,12 @@ class Mp4Writer:
         self.path = path
         self.fps = fps
         self.sample_rate_hz = sample_rate_hz
-        self._container: Any = av.open(
-            str(path), mode="w", format="mp4",
-            options={"movflags": "use_metadata_tags+faststart"})
+        # Fragmented MP4 would survive a crash but has no edit list: its video starts two
+        # frames after its audio. A recording that must survive a crash goes to .mkv or .ts.
+        options = ({"movflags": "use_metadata_tags+faststart"} if container_format == "mp4"
+                   else {})
+        self._container: Any = av.open(str(path), mode="w", format=container_format,
+                                       options=options)
         for key, value in (metadata or {}).items():
             self._container.metadata[key] = value
         video: Any = self._container.add_stream("libx264", rate=fps)

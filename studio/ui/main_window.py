@@ -73,11 +73,11 @@ def live_engine_factory(width_px: int = 1280, height_px: int = 720,
 
     def make(show: Show, path: Path | None) -> Engine:
         from studio.engine.live import LiveEngine
-        from studio.outputs.audio_device import SoundDeviceSink, parse_device
+        from studio.outputs.base import OutputSpec
 
-        sink = None if audio_device is None else SoundDeviceSink(parse_device(audio_device))
+        outputs = [] if audio_device is None else [OutputSpec("audio", audio_device)]
         return LiveEngine(show, width_px=width_px, height_px=height_px, fps=fps, show_path=path,
-                          audio_sink=sink)
+                          outputs=outputs)
 
     return make
 
