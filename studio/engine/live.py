@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -42,7 +42,7 @@ from studio.engine.events import (
     TakeoverChanged,
     WordTiming,
 )
-from studio.engine.frames import FrameRenderer
+from studio.engine.frames import FrameRenderer, FrameState
 from studio.engine.render import show_seed
 from studio.face.motion import FaceMotion
 from studio.outputs.audio_device import AudioDeviceOutput
@@ -56,10 +56,9 @@ from studio.outputs.base import (
     ProgramFrame,
     build_output,
 )
+from studio.program.core import Pacing, Placement, ProgramCore
 from studio.program.live_program import LiveProgram
-from studio.program.mixer import PlacedAudio, SpeechMixer
 from studio.program.rundown import LineKind, ScriptLine
-from studio.program.scheduler import Pacing
 from studio.program.timeline import ProductSegment
 from studio.show.model import Show
 from studio.voice.types import SpeechClip, TTSEngine
@@ -72,20 +71,9 @@ FADE_S = 0.02  # an interrupted sentence fades out this fast: no click, no linge
 AUDIO_TARGET_S = 0.12  # how far ahead of the device the engine keeps its buffer
 STATUS_EVERY_FRAMES = 10
 METER_EVERY_FRAMES = 3
+KEEP_SEGMENTS = 3  # product segments the live core keeps (the card on screen and its fade)
 DEVICE_STALL_S = 0.75  # a device that consumes nothing for this long is treated as gone
 LATE_FRAMES = 3  # a frame later than this many frame periods is dropped, not shown
-
-
-@dataclass(slots=True)
-class _OnAir:
-    """The sentence being said: its line and its audio in the mixer."""
-
-    line: ScriptLine
-    placed: PlacedAudio
-
-    @property
-    def end_samples(self) -> int:
-        return self.placed.end_samples
 
 
 class _Mute:
@@ -138,6 +126,12 @@ class _Synthesizer:
             self._asked.add(line)
         self._requests.put(line)
 
+    def put_back(self, line: ScriptLine, clip: SpeechClip) -> None:
+        """A clip taken but not said (the plan changed): kept for when the line comes up."""
+        with self._lock:
+            self._results[line] = clip
+            self._asked.add(line)
+
     def take(self, line: ScriptLine) -> SpeechClip | bool | None:
         """The clip, None if still pending, False if synthesis failed."""
         with self._lock:
@@ -177,7 +171,7 @@ class LiveEngine:
         self._tts = tts
         self._realtime = realtime
         self._program = LiveProgram(show)
-        self._program_lock = threading.Lock()
+        self._program_lock = threading.RLock()
         self._show = show
         self._subscribers: list[Callable[[Event], None]] = []
         self._commands: queue.SimpleQueue[cmd.Command] = queue.SimpleQueue()
@@ -278,12 +272,12 @@ class LiveEngine:
         if voice_problem is not None:
             self._emit(voice_problem)
         self._standby = render_standby(self.width_px, self.height_px)
-        self._mixer = SpeechMixer(self.clock.sample_rate_hz)
-        self._pacing = Pacing.for_show(self._show)
-        self._on_air: _OnAir | None = None
-        self._last_line: ScriptLine | None = None
-        self._speech_free_at = self.clock.s_to_samples(0.5)
-        self._segment = ProductSegment(None, self._show.show.title, 0, 0)
+        self._core = ProgramCore(self.clock, Pacing.for_show(self._show), self._show.show.title,
+                                 self._product_name, keep_segments=KEEP_SEGMENTS,
+                                 on_sentence=lambda ts, audio: self._face.add_speech(
+                                     ts.phonemes, audio, ts.start_samples))
+        self._placed: deque[Placement] = deque()  # the line being said, and the one to come
+        self._last_started = -1
         self._human = False
         self._paused = False
         self._format = ProgramFormat(self.width_px, self.height_px, self.fps,
@@ -306,7 +300,10 @@ class LiveEngine:
         self._queue_dirty = True
         # Draw one picture now: llvmpipe compiles each shader on its first use (a few hundred
         # ms), which must not happen on air.
-        self._renderer.draw(self._renderer.state_at(0, None))
+        # (Its face comes from a spare FaceMotion: the host's own idle life is stateful, and
+        # must start at frame 0 exactly as the offline render's does.)
+        warm_face = FaceMotion(self.clock).params_at_frame(0)
+        self._renderer.draw(FrameState(0, 0, warm_face, None, 0.0))
         compositor = self._renderer.compositor
         compositor.read_rgba()
         compositor.read_yuv420p()
@@ -502,7 +499,8 @@ class LiveEngine:
         except Exception as exc:
             _LOG.exception("command or speech scheduling failed")
             self._emit(Problem(f"internal error while scheduling speech: {exc}"))
-        audio = self._audio_between(s0, s1)
+        self._emit_started(s1)
+        audio = self._core.audio_between(s0, s1)
         rgba = self._last_rgba
         yuv: npt.NDArray[np.uint8] | None = None
         lossless = any(o.policy == FramePolicy.LOSSLESS and o.alive for o in self._outputs)
@@ -541,8 +539,8 @@ class LiveEngine:
     def _render_ai(self, index: int, s0: int) -> tuple[npt.NDArray[np.uint8],
                                                         npt.NDArray[np.uint8] | None]:
         pinned = self._program.pinned
-        segment = self._segment
-        if pinned is not None and pinned != segment.product_id:
+        segment = self._core.segment_at(s0)
+        if pinned is not None and (segment is None or pinned != segment.product_id):
             segment = ProductSegment(pinned, "", 0, 0)
         state = self._renderer.state_at(index, segment)
         self._renderer.draw(state)
@@ -553,10 +551,15 @@ class LiveEngine:
 
     # --- speech -----------------------------------------------------------------------------
     def _schedule_speech(self, s0: int, s1: int) -> None:
-        if self._on_air is not None and s0 >= self._on_air.end_samples:
-            self._on_air = None
-        if self._on_air is not None or self._human or self._paused or self._mute:
+        """Place the next line as the offline render would: its card part-way into the pause,
+        its speech (and face motion) ``LOOKAHEAD_S`` before the last line ends."""
+        core = self._core
+        while self._placed and self._placed[0].end_samples <= s0:
+            self._placed.popleft()
+        if self._human or self._paused or self._mute or not core.wants_next_line(s1):
             return
+        if self._placed and self._placed[-1].start_samples >= s0:
+            return  # the next line is placed and waits for its time
         with self._program_lock:
             line = self._program.peek_next_line()
             if line is None:
@@ -565,14 +568,13 @@ class LiveEngine:
             if not self._ended_emitted and self._program.ended:
                 self._ended_emitted = True
                 self._queue_dirty = True
+                core.end_of_show()  # the last card fades out after the tail, as rendered
                 self._emit(ShowEnded())
             return
         self._ended_emitted = False
         self._synth.request(line)
-        start_min = self._speech_free_at + self.clock.s_to_samples(
-            self._pacing.pause_before_s(self._last_line, line))
-        if s1 < start_min:
-            return
+        if s1 > core.card_time(line):  # its card comes up during the pause, as rendered
+            core.announce(line)
         clip = self._synth.take(line)
         while clip is None and not self._realtime:  # unpaced runs wait: deterministic output
             time.sleep(0.002)
@@ -586,47 +588,65 @@ class LiveEngine:
         if clip is False:
             return
         assert isinstance(clip, SpeechClip)
-        self._place(line, clip, max(start_min, s1))
+        self._place(line, clip, max(core.earliest_start(line), s0))
         if after is not None:
             self._synth.request(after)
 
+    def _product_name(self, product_id: str) -> str:
+        return self._program.product(product_id).name
+
     def _place(self, line: ScriptLine, clip: SpeechClip, start: int) -> None:
-        placed = self._mixer.place(start, clip.audio.copy())
-        self._on_air = _OnAir(line, placed)
-        self._last_line = line
-        self._speech_free_at = placed.end_samples
-        self._face.add_speech([p.shifted(start) for p in clip.phonemes], clip.audio, start)
+        # A copy: an interrupt fades the placed audio in place; the clip stays as synthesised.
+        clip = replace(clip, audio=clip.audio.copy())
+        self._placed.append(self._core.place(line, clip, start))
+        self._queue_dirty = True
+
+    def _emit_started(self, s1: int) -> None:
+        """Tell the teleprompter about a sentence when it goes on air (a line placed ahead
+        may still be taken back)."""
+        for placement in self._placed:
+            start = placement.start_samples
+            if start >= s1 or start <= self._last_started:
+                continue
+            self._last_started = start
+            self._sentence_started(placement)
+
+    def _sentence_started(self, placement: Placement) -> None:
+        line, clip, start = placement.line, placement.clip, placement.start_samples
         product_id = line.product_id
-        if product_id != self._segment.product_id:
-            name = self._program.product(product_id).name if product_id else self._show.show.title
-            self._segment = ProductSegment(product_id, name, start, start)
-        self._segment.end_samples = max(self._segment.end_samples, placed.end_samples + 1)
         if line.kind == LineKind.SCRIPT and product_id != self._shown_product:
             self._shown_product = product_id
             with self._program_lock:
                 script = tuple(self._program.current_script())
                 title = self._program.product(product_id).name if product_id else ""
             self._emit(ScriptShown(product_id, title, script))
-        self._queue_dirty = True
         words = tuple(WordTiming(w.text, w.start_samples + start, w.end_samples + start)
                       for w in clip.words)
         index = line.sentence_index if line.kind == LineKind.SCRIPT else -1
         self._emit(SentenceStarted(product_id, line.kind.value, index, line.text, start,
-                                   placed.end_samples, words))
+                                   placement.end_samples, words))
+
+    def _take_back_pending(self, at: int) -> None:
+        """The operator changed the plan: lines placed but not started yet go back to the
+        program (nothing of them was heard), so the change takes effect at this boundary."""
+        while self._placed and self._placed[-1].start_samples >= at:
+            pending = self._placed.pop()
+            self._core.retract(pending)
+            self._face.cut_speech(pending.start_samples)
+            self._synth.put_back(pending.line, pending.clip)
+            with self._program_lock:
+                self._program.resume_from(pending.line)
 
     def _cut(self, at: int) -> ScriptLine | None:
-        """Fade out whatever is being said from ``at``; returns the interrupted line."""
-        on_air = self._on_air
-        if on_air is None or on_air.end_samples <= at:
+        """Fade out what is being said from ``at``; returns the interrupted line. Lines placed
+        to come after it go back to the program."""
+        self._take_back_pending(at)
+        playing = self._placed.pop() if self._placed else None
+        if playing is None or playing.end_samples <= at:
             return None
-        on_air.placed.fade_out_at(at, self.clock.s_to_samples(FADE_S))
+        self._core.cut(playing, at, self.clock.s_to_samples(FADE_S))
         self._face.cut_speech(at)
-        self._on_air = None
-        self._speech_free_at = on_air.end_samples
-        return on_air.line
-
-    def _audio_between(self, start: int, end: int) -> AudioChunk:
-        return self._mixer.between(start, end)
+        return playing.line
 
     # --- commands ---------------------------------------------------------------------------
     def _apply_commands(self, s0: int) -> None:
@@ -658,13 +678,14 @@ class LiveEngine:
                         with self._program_lock:
                             program.resume_from(cut)
                 self._human = human
-                self._speech_free_at = max(self._speech_free_at, s0)
+                self._core.hold_until(s0)
                 self._emit(TakeoverChanged(human, s0, time.time()))
                 _LOG.info("takeover: %s on air at %.3f s", "human" if human else "AI",
                           s0 / self.clock.sample_rate_hz)
             case cmd.Interject(text=text, interrupt=interrupt):
                 if not text.strip():
                     raise ValueError("an interjection needs some text")
+                self._take_back_pending(s0)
                 with self._program_lock:
                     if interrupt:
                         cut = self._cut(s0)
@@ -674,25 +695,30 @@ class LiveEngine:
             case cmd.InterruptNow() | cmd.SkipSentence():
                 self._cut(s0)
             case cmd.NextProduct(now=now):
+                self._take_back_pending(s0)
                 with self._program_lock:
                     program.next_product()
                 if now:
                     self._cut(s0)
             case cmd.GoToProduct(product_id=pid, now=now):
+                self._take_back_pending(s0)
                 with self._program_lock:
                     program.go_to(pid)
                 if now:
                     self._cut(s0)
             case cmd.SetSkipped(product_id=pid, skipped=skipped):
+                self._take_back_pending(s0)
                 with self._program_lock:
                     program.set_skipped(pid, skipped)
             case cmd.ReorderQueue(product_ids=ids):
+                self._take_back_pending(s0)
                 with self._program_lock:
                     program.reorder(ids)
             case cmd.PinProduct(product_id=pid):
                 with self._program_lock:
                     program.pin(pid)
             case cmd.UpsertProduct(product=product):
+                self._take_back_pending(s0)
                 with self._program_lock:
                     program.upsert(product)
                 self._renderer.products[product.id] = product
@@ -700,6 +726,8 @@ class LiveEngine:
                 if product.id == self._shown_product:
                     self._shown_product = False  # re-send the edited script
             case cmd.SetPaused(paused=paused):
+                if paused:
+                    self._take_back_pending(s0)
                 self._paused = paused
             case cmd.SetStandbyImage(path=path):
                 self._standby = render_standby(self.width_px, self.height_px, path)
@@ -743,8 +771,9 @@ class LiveEngine:
         rate = self.clock.sample_rate_hz
         with self._program_lock:
             product_left, show_left = self._program.time_left_s()
-        if self._on_air is not None:
-            speaking_left = max(0.0, (self._on_air.end_samples - s0) / rate)
+        if self._placed:
+            speaking_left = sum(max(0, p.end_samples - max(s0, p.start_samples))
+                                for p in self._placed) / rate
             product_left += speaking_left
             show_left += speaking_left
         pacer = self._pacer()

@@ -20,8 +20,9 @@ from studio.engine.frames import FrameRenderer, FrameState
 from studio.face.motion import FaceMotion
 from studio.outputs.mp4 import Mp4Writer, aigc_metadata
 from studio.outputs.worker import OrderedWorker
+from studio.program.core import Pacing
 from studio.program.rundown import plan_show
-from studio.program.scheduler import Pacing, SpeechScheduler
+from studio.program.scheduler import SpeechScheduler
 from studio.show.model import Show
 from studio.voice.piper_tts import PiperTTS
 from studio.voice.types import TTSEngine
@@ -113,7 +114,6 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
                            metadata=aigc_metadata(produce_id, PRODUCER), crf=settings.crf,
                            preset=settings.preset)
         encoder = OrderedWorker("mp4-encoder")
-        lookahead = clock.s_to_samples(0.5)
         index = 0
         total_frames: int | None = None
         chars_done = 0
@@ -121,7 +121,7 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
             start = clock.frame_start_sample(index)
             end = clock.frame_start_sample(index + 1)
             before = scheduler.sentences_done
-            scheduler.ensure_until(end + lookahead)
+            scheduler.ensure_until(end)
             chars_done += sum(len(line.text) for line in lines[before:scheduler.sentences_done])
             if total_frames is None and scheduler.finished:
                 scheduler.finish()

@@ -26,7 +26,10 @@ class PlacedAudio:
 
     def fade_out_at(self, at_samples: int, fade_samples: int) -> None:
         """Fade to silence over ``fade_samples`` from ``at_samples``, and end there."""
-        keep = max(0, at_samples - self.start_samples)
+        if at_samples <= self.start_samples:  # not started yet: nothing of it is heard
+            self.audio = self.audio[:0]
+            return
+        keep = at_samples - self.start_samples
         audio = self.audio[:keep + fade_samples].copy()
         audio[keep:] *= np.linspace(1.0, 0.0, len(audio) - keep, dtype=np.float32)
         self.audio = audio
@@ -41,6 +44,10 @@ class SpeechMixer:
         placed = PlacedAudio(start_samples, audio)
         self._clips.append(placed)
         return placed
+
+    def remove(self, placed: PlacedAudio) -> None:
+        """Take back a clip that has not started (the plan changed before it was said)."""
+        self._clips = deque(c for c in self._clips if c is not placed)
 
     def between(self, start: int, end: int) -> AudioChunk:
         """Mixed speech for [start, end), silence where none plays; drops finished clips."""

@@ -34,8 +34,9 @@ class ProductSegment:
     product_id: str | None
     name: str
     start_samples: int
-    end_samples: int
+    end_samples: int  # equal to the start while the segment is open (its card stays up)
     sentences: list[TimedSentence] = field(default_factory=list)
+    said: bool = False  # a sentence of it went on air (live runs keep no sentence list)
 
 
 @dataclass(slots=True)
