@@ -146,6 +146,34 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--size", type=_size, default=(1280, 720),
                      help="program output WIDTHxHEIGHT (1280x720)")
     app.add_argument("--fps", type=_fps, default=Fraction(30), help="frame rate (30)")
+    run = sub.add_parser(
+        "run", help="run a show live with no window, into virtual camera, sound, streams, files",
+        description="Run SHOW live, in real time, into every --out until the run-down ends "
+        "(or for ever with [show] loop = true), --for seconds, or Ctrl+C / SIGTERM. "
+        "Exit status 0 when every output ran the whole time, 1 when one failed, 2 for bad "
+        "input.")
+    run.add_argument("show", type=Path, help="the show file (.toml)")
+    run.add_argument("--out", action="append", default=[], metavar="TARGET",
+                     help="virtualcam[:DEVICE], audio[:DEVICE], udp://HOST:PORT, "
+                     "srt://HOST:PORT, rtmp://HOST/APP/KEY, rtmps://…, or a file (.mp4, .mkv, "
+                     ".ts); repeat for more. A stream key is never printed")
+    run.add_argument("--obs", default=None, metavar="ws://HOST:PORT",
+                     help="set OBS up for this run (scenes LiveHost · AI / · Human on our "
+                     "picture) and let it follow takeover and the product; the password "
+                     "comes from LIVEHOST_OBS_PASSWORD")
+    run.add_argument("--cues", type=Path, default=None, metavar="CUES.toml",
+                     help="operator actions to replay at show times ([[cue]] at_s, action)")
+    run.add_argument("--size", type=_size, default=(1280, 720), help="WIDTHxHEIGHT (1280x720)")
+    run.add_argument("--fps", type=_fps, default=Fraction(30), help="frame rate (30)")
+    run.add_argument("--for", dest="for_s", type=float, default=None, metavar="SECONDS",
+                     help="stop after this many seconds")
+    run.add_argument("--status-every", type=float, default=5.0, metavar="SECONDS",
+                     help="print a status line this often (5)")
+
+    from studio.obs.cli import add_obs_commands
+
+    add_obs_commands(sub)
+
     app.add_argument("--audio-device", default=None, metavar="NAME",
                      help="play the program audio on this device (name or number, "
                      "'default' for the system's; list them with: python -m sounddevice); "
@@ -176,6 +204,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.show}: OK — {len(show.products)} products, "
                   f"voice {show.host.voice}, background {show.stage.background}")
             return 0
+        if args.command == "run":
+            from studio.run import run_live
+
+            return run_live(args.show, args.out, obs_url=args.obs, cues_path=args.cues,
+                            size=args.size, fps=args.fps, for_s=args.for_s,
+                            status_every_s=args.status_every)
+        if args.command == "obs":
+            from studio.obs.cli import run_obs_command
+
+            return run_obs_command(args)
         if args.command == "app":
             return _app(args.show, args.size, args.fps, args.audio_device)
         return _app(None, (1280, 720), Fraction(30))

@@ -96,7 +96,10 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class ShowEnded:
-    """The run-down is done; the host stays on air, idle, until the operator stops."""
+    """The run-down is done; the host stays on air, idle, until the operator stops.
+    ``end_samples`` is where the offline render of the show would end (after the tail)."""
+
+    end_samples: int = 0
 
 
 @dataclass(frozen=True, slots=True)

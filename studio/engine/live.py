@@ -10,6 +10,7 @@ an exception in a frame becomes a ``Problem`` event and a standby frame, never a
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 import queue
 import threading
@@ -158,7 +159,8 @@ class LiveEngine:
                  fps: Fraction = Fraction(30), show_path: Path | None = None,
                  clock: MonotonicClock | None = None,
                  outputs: Iterable[Output | OutputSpec] = (),
-                 tts: TTSEngine | None = None, realtime: bool = True) -> None:
+                 tts: TTSEngine | None = None, realtime: bool = True,
+                 stop_when_ended: bool = False) -> None:
         self.width_px = width_px
         self.height_px = height_px
         self.fps = fps
@@ -178,6 +180,10 @@ class LiveEngine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._frame_index = 0
+        self._stop_when_ended = stop_when_ended  # headless runs end with the run-down
+        self._stop_at_samples: int | None = None
+        self._scheduled: list[tuple[int, int, cmd.Command]] = []  # (at, order, command) heap
+        self._done = threading.Event()
         self._problems_seen: dict[str, float] = {}
 
     # --- public API -----------------------------------------------------------------------
@@ -201,6 +207,28 @@ class LiveEngine:
     def send(self, command: cmd.Command) -> None:
         self._commands.put(command)
 
+    def send_at(self, at_samples: int, command: cmd.Command) -> None:
+        """Apply ``command`` at the first frame starting at or after ``at_samples`` (cues);
+        call before ``start`` or from the thread that runs frames."""
+        heapq.heappush(self._scheduled, (at_samples, len(self._scheduled), command))
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait for the engine to stop (the run-down ended with ``stop_when_ended``, or
+        ``stop``); True if it did."""
+        return self._done.wait(timeout_s)
+
+    def stop_at(self, at_samples: int) -> None:
+        """End the run at this show time (the frame starting there is not sent)."""
+        self._stop_at_samples = at_samples if self._stop_at_samples is None else min(
+            self._stop_at_samples, at_samples)
+
+    @property
+    def ended(self) -> bool:
+        """The run's last frame has gone out (the run-down ended with ``stop_when_ended``, or
+        ``stop_at`` was reached)."""
+        return self._stop_at_samples is not None and \
+            self.clock.frame_start_sample(self._frame_index) >= self._stop_at_samples
+
     def start(self) -> None:
         if self._thread is not None:
             return
@@ -222,6 +250,8 @@ class LiveEngine:
         if not hasattr(self, "_renderer"):
             self._setup()
         for _ in range(n_frames):
+            if self.ended:
+                return
             self._frame()
 
     def close(self) -> None:
@@ -311,6 +341,12 @@ class LiveEngine:
 
     def _run(self) -> None:
         try:
+            self._run_paced()
+        finally:
+            self._done.set()
+
+    def _run_paced(self) -> None:
+        try:
             self._setup()
         except StudioError as exc:
             self._emit(Problem(f"the show cannot go on air: {exc}", "fix the problem and "
@@ -323,7 +359,7 @@ class LiveEngine:
         t0_ns = self._wall.now_ns()
         rate = self.clock.sample_rate_hz
         try:
-            while not self._stop.is_set():
+            while not self._stop.is_set() and not self.ended:
                 index = self._frame_index
                 late = False
                 if self._realtime and self._pacer() is None and index > 0:
@@ -397,13 +433,14 @@ class LiveEngine:
             self._present_delay_changed()
         return True
 
-    def _close_output(self, output: Output) -> None:
+    def _close_output(self, output: Output, forget: bool = True) -> None:
         try:
             output.close()
         except Exception as exc:
             _LOG.exception("output %s failed to close", output.name)
+            output.set_state(OutputState.DOWN, f"could not be finished: {exc}")
             self._emit(Problem(f"output {output.name} could not be finished: {exc}"))
-        if output in self._outputs:
+        if forget and output in self._outputs:
             self._outputs.remove(output)
         if output is self._recording:
             self._recording = None
@@ -471,8 +508,8 @@ class LiveEngine:
             old = {h.name: h for h in self._health}
             for h in health:
                 before = old.get(h.name)
-                if h.state == OutputState.DOWN and (before is None
-                                                    or before.state != OutputState.DOWN):
+                if h.state == OutputState.DOWN and before is not None \
+                        and before.state != OutputState.DOWN:
                     self._emit(Problem(f"output {h.name} is down: {h.reason}",
                                        "the show goes on with the other outputs"))
             self._health = health
@@ -484,7 +521,7 @@ class LiveEngine:
 
     def _shutdown(self) -> None:
         for output in list(self._outputs):
-            self._close_output(output)
+            self._close_output(output, forget=False)  # listed, with how each ended
         self._check_outputs()
         self._synth.close()
         self._renderer.close()
@@ -568,8 +605,10 @@ class LiveEngine:
             if not self._ended_emitted and self._program.ended:
                 self._ended_emitted = True
                 self._queue_dirty = True
-                core.end_of_show()  # the last card fades out after the tail, as rendered
-                self._emit(ShowEnded())
+                _, end = core.end_of_show()  # the last card fades out after the tail
+                if self._stop_when_ended:
+                    self.stop_at(end)
+                self._emit(ShowEnded(end))
             return
         self._ended_emitted = False
         self._synth.request(line)
@@ -650,6 +689,8 @@ class LiveEngine:
 
     # --- commands ---------------------------------------------------------------------------
     def _apply_commands(self, s0: int) -> None:
+        while self._scheduled and self._scheduled[0][0] <= s0:
+            self._commands.put(heapq.heappop(self._scheduled)[2])
         while True:
             try:
                 command = self._commands.get_nowait()
