@@ -50,8 +50,8 @@ def frames_at(path: Path, times_s: list[float]) -> list[npt.NDArray[np.uint8]]:
         stream = container.streams.video[0]
         wanted = list(times_s)
         for frame in container.decode(stream):
-            while wanted and float(frame.pts * stream.time_base) >= wanted[0]:
-                out.append(frame.to_ndarray(format="rgb24"))
+            while wanted and (frame.time or 0.0) >= wanted[0]:
+                out.append(np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8))
                 wanted.pop(0)
     return out
 
