@@ -29,10 +29,14 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 def run_app(show_path: Path | None = None, *, width_px: int = 1280, height_px: int = 720,
             fps: Fraction = Fraction(30), audio_device: str | None = None) -> int:
-    """Open the window (with ``show_path`` on air) and run until it is closed."""
+    """Open the window (with ``show_path`` on air) and run until it is closed.
+
+    Outputs come from the settings (Settings ▸ Outputs / Audio); ``audio_device`` names the
+    sound device and wins over the settings' choice."""
     app = create_application()
-    window = StudioWindow(engine_factory=live_engine_factory(width_px, height_px, fps,
-                                                             audio_device))
+    window = StudioWindow(audio_device=audio_device)
+    window.engine_factory = live_engine_factory(width_px, height_px, fps,
+                                                outputs=window.output_specs)
     window.show()
     if show_path is not None:
         window.open_show(show_path)

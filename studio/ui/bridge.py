@@ -3,7 +3,8 @@
 The engine calls subscribers on its own thread, and Qt widgets may only be touched on the
 GUI thread, so events go into a thread-safe queue that a ~60 Hz QTimer drains into typed
 Qt signals. Preview frames are the exception: only the newest is kept, so a slow GUI drops
-previews instead of holding up (or piling up behind) the engine.
+previews instead of holding up (or piling up behind) the engine. OBS's controller reports on
+its own thread too; its states take the same road (``attach_obs``).
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.engine.commands import Command
 from studio.engine.events import (
+    AudioMeter,
     Event,
     FrameDelivered,
+    OutputsChanged,
     Problem,
     QueueChanged,
     ScriptShown,
@@ -52,6 +55,14 @@ class Engine(Protocol):
     def sample_rate_hz(self) -> int: ...
 
 
+class ObsLink(Protocol):
+    """What the bridge needs from ``studio.obs.controller.ObsController``."""
+
+    def subscribe(self, callback: Callable[[Any], None]) -> None: ...
+    @property
+    def state(self) -> Any: ...
+
+
 class EngineBridge(QObject):
     """One per window; ``attach`` a started-or-not engine, ``detach`` stops it."""
 
@@ -63,6 +74,9 @@ class EngineBridge(QObject):
     status_changed = Signal(object)  # Status
     problem = Signal(object)  # Problem
     show_ended = Signal()
+    outputs_changed = Signal(object)  # OutputsChanged
+    audio_meter = Signal(object)  # AudioMeter
+    obs_state = Signal(object)  # studio.obs.controller.ObsState
     engine_changed = Signal(bool)  # True: an engine is attached
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -73,6 +87,8 @@ class EngineBridge(QObject):
         self._frame_lock = threading.Lock()
         self._latest_frame: tuple[int, FrameDelivered] | None = None
         self.frames_received = 0  # every FrameDelivered the engine sent (tests, diagnostics)
+        self._obs_generation = 0
+        self._obs_states: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
         self.previews_dropped = 0
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_INTERVAL_MS)
@@ -121,6 +137,21 @@ class EngineBridge(QObject):
         self.drain()  # throws away what the old engine still had queued
         self.engine_changed.emit(False)
 
+    def attach_obs(self, controller: ObsLink) -> None:
+        """Follow an OBS controller: its states (on its thread) become ``obs_state`` signals
+        on the GUI thread. A newer ``attach_obs`` or ``detach_obs`` silences the old one."""
+        self._obs_generation += 1
+        generation = self._obs_generation
+
+        def on_state(state: Any) -> None:  # the controller's thread: no Qt here
+            self._obs_states.put((generation, state))
+
+        controller.subscribe(on_state)
+        self._obs_states.put((generation, controller.state))  # what it knew before we listened
+
+    def detach_obs(self) -> None:
+        self._obs_generation += 1
+
     def send(self, command: Command) -> bool:
         """Hand a command to the engine; False (with a message) when nothing is on air."""
         engine = self._engine
@@ -149,6 +180,16 @@ class EngineBridge(QObject):
             latest, self._latest_frame = self._latest_frame, None
         if latest is not None and latest[0] == generation:
             self._dispatch(latest[1])
+        while True:
+            try:
+                obs_generation, state = self._obs_states.get_nowait()
+            except queue.Empty:
+                break
+            if obs_generation == self._obs_generation:
+                try:
+                    self.obs_state.emit(state)
+                except Exception as exc:
+                    report_exception(exc, "showing the OBS state")
 
     def _dispatch(self, event: Event) -> None:
         try:
@@ -166,6 +207,10 @@ class EngineBridge(QObject):
                 self.takeover_changed.emit(event)
             elif isinstance(event, Problem):
                 self.problem.emit(event)
+            elif isinstance(event, AudioMeter):
+                self.audio_meter.emit(event)
+            elif isinstance(event, OutputsChanged):
+                self.outputs_changed.emit(event)
             elif isinstance(event, ShowEnded):
                 self.show_ended.emit()
         except Exception as exc:  # a slot bug must not stop the other events

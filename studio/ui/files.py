@@ -173,7 +173,7 @@ class ShowFiles:
             self.set_recording(False)
             return
         self.set_recording(False, force=True)  # the checkable action flipped itself on click
-        folder = w.settings.last_record_dir or str(Path.home())
+        folder = w.settings.outputs.record_dir or w.settings.last_record_dir or str(Path.home())
         name = f"livehost-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
         path, _ = QFileDialog.getSaveFileName(w, "Record program to", str(Path(folder) / name),
                                               "MP4 video (*.mp4)")

@@ -9,10 +9,12 @@ from __future__ import annotations
 import base64
 import functools
 import logging
-from collections.abc import Callable
+import platform
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -30,54 +32,90 @@ from PySide6.QtWidgets import (
 
 from studio.engine.actions import QUICK_PHRASE_COUNT, effective_keys
 from studio.engine.commands import (
+    AddOutput,
     Command,
     GoToProduct,
     Interject,
     PinProduct,
+    PlayTestTone,
+    RemoveOutput,
     ReorderQueue,
+    SetAudioVolume,
     SetSkipped,
     SetStandbyImage,
     UpsertProduct,
 )
-from studio.engine.events import FrameDelivered, Problem, SentenceStarted, Status, TakeoverChanged
+from studio.engine.events import (
+    FrameDelivered,
+    OutputsChanged,
+    Problem,
+    SentenceStarted,
+    Status,
+    TakeoverChanged,
+)
+from studio.outputs.base import OutputSpec, redact
 from studio.show.model import Show
 from studio.ui import theme
 from studio.ui.actions import ActionRegistry, TypingGuard
 from studio.ui.bridge import Engine, EngineBridge
 from studio.ui.files import ShowFiles
-from studio.ui.guard import guarded, set_reporter
+from studio.ui.guard import guarded, report_exception, set_reporter
 from studio.ui.help_overlay import HelpOverlay
 from studio.ui.interject_panel import InterjectPanel
+from studio.ui.level_meter import ProgramMeter
+from studio.ui.obs_panel import ObsPanel, obs_summary
+from studio.ui.outputs_panel import OutputsPanel
 from studio.ui.preview import PreviewWidget
 from studio.ui.product_dialog import ProductDialog
+from studio.ui.program_window import ProgramWindow
 from studio.ui.queue_panel import QueuePanel
-from studio.ui.settings import Settings, SettingsStore
+from studio.ui.settings import Settings, SettingsStore, list_audio_devices
 from studio.ui.settings_dialog import SettingsDialog
 from studio.ui.status_panel import ProblemBanner, StatusPanel
 from studio.ui.takeover_panel import TakeoverPanel
 from studio.ui.teleprompter import TeleprompterPanel
 
+if TYPE_CHECKING:
+    from studio.engine.live import LiveEngine
+    from studio.obs.controller import ObsController
+    from studio.obs.setup import ObsProgramSource
+    from studio.obs.state import ObsState
+
 _LOG = logging.getLogger("studio.ui")
 
 EngineFactory = Callable[[Show, Path | None], Engine]
 STATE_VERSION = 1
+SILENT_NOTE = ("No sound device here: the show runs silent on this machine; streams and "
+               "recordings keep the sound (Settings ▸ Audio)")
+
+
+def default_virtualcam_device() -> str:
+    """The camera OBS reads when the settings name none: the device installers/
+    v4l2loopback.sh creates on Linux, OBS's own virtual camera elsewhere."""
+    return "/dev/video10" if platform.system() == "Linux" else "OBS Virtual Camera"
 
 
 def live_engine_factory(width_px: int = 1280, height_px: int = 720,
                         fps: Fraction = Fraction(30),
-                        audio_device: str | None = None) -> EngineFactory:
+                        audio_device: str | None = None, *,
+                        outputs: Callable[[], Sequence[OutputSpec]] | None = None
+                        ) -> EngineFactory:
     """The real engine; imported lazily so the window opens fast and tests can swap it.
 
-    With ``audio_device`` the program audio plays there and the device's clock paces the show.
+    ``outputs`` is asked for the output list each time a show goes on air (the window passes
+    ``StudioWindow.output_specs``). Without it, ``audio_device`` alone plays the program
+    audio there, and the device's clock paces the show.
     """
 
     def make(show: Show, path: Path | None) -> Engine:
         from studio.engine.live import LiveEngine
-        from studio.outputs.base import OutputSpec
 
-        outputs = [] if audio_device is None else [OutputSpec("audio", audio_device)]
+        if outputs is not None:
+            specs = list(outputs())
+        else:
+            specs = [] if audio_device is None else [OutputSpec("audio", audio_device)]
         return LiveEngine(show, width_px=width_px, height_px=height_px, fps=fps, show_path=path,
-                          outputs=outputs)
+                          outputs=specs)
 
     return make
 
@@ -86,16 +124,20 @@ class StudioWindow(QMainWindow):
     """One show at a time; opening another stops the old engine cleanly first."""
 
     def __init__(self, store: SettingsStore | None = None, *,
-                 engine_factory: EngineFactory | None = None) -> None:
+                 engine_factory: EngineFactory | None = None,
+                 audio_device: str | None = None) -> None:
         super().__init__()
         self.setWindowTitle("LiveHost Studio")
         self.setObjectName("StudioWindow")
         self.store = store or SettingsStore()
         self.settings: Settings = self.store.load()
-        self.engine_factory = engine_factory or live_engine_factory()
+        self.audio_device = audio_device  # `studio app --audio-device`: wins over settings
+        self.engine_factory = engine_factory or live_engine_factory(outputs=self.output_specs)
         self.bridge = EngineBridge(self)
         self.show_path: Path | None = None
         self.last_status: Status | None = None
+        self.notes: list[str] = []  # quiet notes shown in the status bar (not problems)
+        self.obs: ObsController | None = None  # while a show is on air with OBS enabled
 
         self.banner = ProblemBanner()
         set_reporter(lambda message, fix: self.banner.show_problem(Problem(message, fix)))
@@ -108,9 +150,14 @@ class StudioWindow(QMainWindow):
         self.teleprompter = TeleprompterPanel()
         self.takeover = TakeoverPanel()
         self.interject = InterjectPanel()
+        self.outputs_panel = OutputsPanel()
+        self.obs_panel = ObsPanel()
+        self.meter = ProgramMeter()
+        self.program_window = ProgramWindow()
         self._build_central()
         self._build_docks()
         self.status_panel = StatusPanel(self.statusBar())
+        self.status_panel.set_obs("", theme.MUTED)
 
         self.files = ShowFiles(self)
         handlers: dict[str, Callable[[], None]] = {
@@ -146,6 +193,7 @@ class StudioWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addLayout(header)
         layout.addWidget(self.preview, 1)
+        layout.addWidget(self.meter)
         self.setCentralWidget(central)
         self._set_program_state(None)
 
@@ -170,13 +218,19 @@ class StudioWindow(QMainWindow):
                                         right)
         self.interject_dock = self._dock("Interjections", "interject_dock", self.interject,
                                          Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.outputs_dock = self._dock("Outputs", "outputs_dock", self.outputs_panel, right)
+        self.obs_dock = self._dock("OBS", "obs_dock", self.obs_panel, right)
+        self.tabifyDockWidget(self.outputs_dock, self.obs_dock)
+        self.outputs_dock.raise_()
         self.docks = [self.takeover_dock, self.queue_dock, self.prompter_dock,
-                      self.interject_dock]
+                      self.interject_dock, self.outputs_dock, self.obs_dock]
         self.resizeDocks([self.takeover_dock, self.queue_dock], [290, 520],
                          Qt.Orientation.Vertical)
         self.resizeDocks([self.queue_dock, self.prompter_dock], [400, 500],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.interject_dock], [200], Qt.Orientation.Vertical)
+        self.resizeDocks([self.prompter_dock, self.outputs_dock], [560, 220],
+                         Qt.Orientation.Vertical)
         self._default_state = self.saveState(STATE_VERSION)
 
     def _build_toolbar(self) -> None:
@@ -210,6 +264,13 @@ class StudioWindow(QMainWindow):
         for dock in self.docks:
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
+        self.program_window_action = QAction("Program window", self)
+        self.program_window_action.setCheckable(True)
+        self.program_window_action.setToolTip("A borderless window with exactly the program "
+                                              "picture, for OBS Window Capture")
+        self.program_window_action.toggled.connect(self.show_program_window)
+        view.addAction(self.program_window_action)
+        view.addSeparator()
         view.addAction("Reset layout", self.reset_layout)
         settings = menu.addMenu("Se&ttings")
         prefs = QAction("Preferences…", self)
@@ -232,6 +293,20 @@ class StudioWindow(QMainWindow):
         b.problem.connect(self._on_problem)
         b.show_ended.connect(self._on_show_ended)
         b.engine_changed.connect(self._on_engine_changed)
+        b.outputs_changed.connect(self._on_outputs)
+        b.audio_meter.connect(self.meter.set_level)
+        b.obs_state.connect(self._on_obs_state)
+        b.frame_delivered.connect(self.program_window.set_frame)
+        self.outputs_panel.start_requested.connect(lambda spec: self.send(AddOutput(spec)))
+        self.outputs_panel.stop_requested.connect(lambda spec: self.send(RemoveOutput(spec)))
+        self.meter.mute_toggled.connect(self.set_muted)
+        self.program_window.closed.connect(lambda: self.program_window_action.setChecked(False))
+        o = self.obs_panel
+        o.setup_requested.connect(lambda: self._obs_call("setup"))
+        o.streaming_requested.connect(
+            lambda on: self._obs_call("start_streaming" if on else "stop_streaming"))
+        o.recording_requested.connect(
+            lambda on: self._obs_call("start_recording" if on else "stop_recording"))
         q = self.queue
         q.reorder_requested.connect(lambda ids: self.send(ReorderQueue(tuple(ids))))
         q.go_requested.connect(lambda pid, now: self.send(GoToProduct(pid, now)))
@@ -261,6 +336,7 @@ class StudioWindow(QMainWindow):
         tp.speed.setValue(t.scroll_speed_px_s)
         self.takeover.set_standby(Path(s.standby_image) if s.standby_image else None)
         self.files.update_recent_menu()
+        self.apply_output_settings()
         if s.window_geometry:
             self.restoreGeometry(QByteArray(base64.b64decode(s.window_geometry)))
         else:
@@ -290,18 +366,44 @@ class StudioWindow(QMainWindow):
     @guarded
     def open_preferences(self) -> SettingsDialog:
         """Opens non-blocking; the returned dialog applies itself when accepted."""
-        dialog = SettingsDialog(self, effective_keys(self.settings.key_overrides),
-                                self.settings.quick_phrases, self.menu_keys)
+        s = self.settings
+        dialog = SettingsDialog(self, effective_keys(s.key_overrides), s.quick_phrases,
+                                self.menu_keys, outputs=s.outputs, audio=s.audio, obs=s.obs,
+                                audio_devices=list_audio_devices())
+        dialog.volume_changed.connect(self._send_volume)
+        dialog.test_tone_requested.connect(lambda: self.send(PlayTestTone()))
 
         def accepted() -> None:
-            self.settings.key_overrides = dialog.key_overrides()
-            self.settings.quick_phrases = dialog.quick_phrases()
+            obs_before = replace(s.obs)
+            s.key_overrides = dialog.key_overrides()
+            s.quick_phrases = dialog.quick_phrases()
+            s.outputs = dialog.outputs_settings()
+            s.audio = dialog.audio_settings()
+            s.obs = dialog.obs_settings()
             self.apply_settings_keys()
+            self.apply_output_settings()
+            if s.obs != obs_before and self.engine is not None:
+                self._start_obs(self.engine)  # the new address or password, now
             self.save_settings()
 
+        def rejected() -> None:
+            self._send_volume(s.audio.volume, s.audio.muted)  # undo what the slider did
+
         dialog.accepted.connect(accepted)
+        dialog.rejected.connect(rejected)
         dialog.show()  # non-modal: a modal dialog would block the takeover key
         return dialog
+
+    def output_specs(self) -> list[OutputSpec]:
+        """What a show goes on air with (the settings, and ``--audio-device`` if given)."""
+        return self.settings.output_specs(audio_device=self.audio_device)
+
+    def apply_output_settings(self) -> None:
+        """Outputs panel rows, the meter's mute, and the OBS panel's hint."""
+        self.outputs_panel.set_targets(self.output_specs())
+        self.meter.set_muted(self.settings.audio.muted)
+        if self.obs is None:
+            self.obs_panel.set_available(False, self._obs_hint())
 
     def apply_settings_keys(self) -> None:
         """Rebind shortcuts and relabel everything that shows a key or a phrase."""
@@ -333,10 +435,16 @@ class StudioWindow(QMainWindow):
         try:
             self.stop_show()
             try:
+                specs = self.output_specs()
                 engine = self.engine_factory(show, path)
                 self.bridge.attach(engine)
                 if self.settings.standby_image:
                     engine.send(SetStandbyImage(Path(self.settings.standby_image)))
+                audio = self.settings.audio
+                if (audio.volume, audio.muted) != (1.0, False):
+                    engine.send(SetAudioVolume(audio.volume, audio.muted))
+                self.outputs_panel.set_targets(specs)
+                self._start_obs(engine)
                 engine.start()
             except Exception as exc:
                 self.bridge.detach()
@@ -345,13 +453,24 @@ class StudioWindow(QMainWindow):
         finally:
             QApplication.restoreOverrideCursor()
         self.show_path = path
+        if self.settings.audio.enabled and not any(s.kind == "audio" for s in specs):
+            self.note(SILENT_NOTE)
         title = show.show.title
         self.setWindowTitle(f"{title} — LiveHost Studio" + (f" ({path.name})" if path else ""))
         self.program_title.setText(f"PROGRAM · {title}")
         return True
 
     def stop_show(self) -> None:
+        self._stop_obs()
         self.bridge.detach()
+
+    def note(self, text: str) -> None:
+        """A quiet note in the status bar, once: something to know, not a problem."""
+        if text in self.notes:
+            return
+        self.notes.append(text)
+        _LOG.info("%s", text)
+        self.statusBar().showMessage(text, 30_000)
 
     def send(self, command: Command) -> bool:
         return self.bridge.send(command)
@@ -359,6 +478,10 @@ class StudioWindow(QMainWindow):
     # -- engine events -----------------------------------------------------------------------
     def _on_engine_changed(self, attached: bool) -> None:
         self.takeover.set_live(attached)
+        self.outputs_panel.set_live(attached)
+        self.meter.reset()
+        if not attached:
+            self.program_window.clear()
         if attached:
             self.preview.placeholder = "Starting the show…"
             self.preview.placeholder_hint = "The first frame appears in a moment"
@@ -402,6 +525,105 @@ class StudioWindow(QMainWindow):
             self.preview.placeholder = "The show did not start"
             self.preview.placeholder_hint = problem.fix or "See the message above"
             self.preview.update()
+
+    def _on_outputs(self, event: OutputsChanged) -> None:
+        self.outputs_panel.set_health(event.outputs)
+
+    # -- audio -------------------------------------------------------------------------------
+    def _send_volume(self, volume: float, muted: bool) -> None:
+        if self.engine is not None:
+            self.send(SetAudioVolume(volume, muted))
+
+    def set_muted(self, muted: bool) -> None:
+        """The meter's mute: this machine's sound device only; kept in the settings."""
+        self.settings.audio.muted = muted
+        self.meter.set_muted(muted)
+        self._send_volume(self.settings.audio.volume, muted)
+
+    # -- the program window ------------------------------------------------------------------
+    def show_program_window(self, visible: bool = True) -> ProgramWindow:
+        w = self.program_window
+        if visible and not w.isVisible():
+            w.show()
+            w.update()
+        elif not visible and w.isVisible():
+            w.close()
+        if self.program_window_action.isChecked() != visible:
+            self.program_window_action.setChecked(visible)
+        return w
+
+    # -- OBS ---------------------------------------------------------------------------------
+    def _obs_hint(self) -> str:
+        if not self.settings.obs.enabled:
+            return "OBS is off: turn it on in Settings ▸ Preferences ▸ OBS."
+        return "OBS connects when a show goes on air."
+
+    def obs_program_source(self) -> ObsProgramSource | None:
+        """Where OBS takes the program from: the virtual camera if on, else the first
+        udp:// stream target; None when there is neither (Set up OBS then says so)."""
+        from studio.obs.setup import ObsProgramSource
+
+        o = self.settings.outputs
+        if o.virtualcam:
+            return ObsProgramSource(virtualcam_device=o.virtualcam_device.strip()
+                                    or default_virtualcam_device())
+        udp = next((t for t in o.stream_targets if t.lower().startswith("udp://")), "")
+        return ObsProgramSource(stream_url=udp) if udp else None
+
+    def _start_obs(self, engine: Engine) -> None:
+        """Connect to OBS for this show (when enabled); a failure is a warning, not a stop."""
+        self._stop_obs()
+        b = self.settings.obs
+        if not b.enabled:
+            self.obs_panel.set_available(False, self._obs_hint())
+            return
+        try:
+            from studio.obs.client import parse_obs_url
+            from studio.obs.controller import ObsController
+
+            host, port = parse_obs_url(b.url)
+            controller = ObsController(host, port, b.effective_password(),
+                                       program=self.obs_program_source())
+            self.bridge.attach_obs(controller)
+            controller.attach(cast("LiveEngine", engine))  # it only subscribes
+        except Exception as exc:
+            self.bridge.detach_obs()
+            message = redact(str(exc))
+            _LOG.warning("OBS controller not started: %s", message)
+            self.banner.show_problem(Problem(f"OBS cannot be controlled: {message}",
+                                             "Check Settings ▸ Preferences ▸ OBS; the show "
+                                             "goes on without OBS", "warning"))
+            self.obs_panel.set_available(False, "OBS is not connected (see the message).")
+            return
+        self.obs = controller
+        self.obs_panel.set_available(True, "")
+
+    def _stop_obs(self) -> None:
+        controller, self.obs = self.obs, None
+        self.bridge.detach_obs()
+        if controller is not None:
+            try:
+                controller.close()
+            except Exception as exc:
+                report_exception(exc, "closing the OBS connection")
+        self.obs_panel.set_available(False, self._obs_hint())
+        self.status_panel.set_obs("", theme.MUTED)
+
+    def _obs_call(self, method: str) -> None:
+        """One of the controller's non-blocking calls (setup, start_streaming…)."""
+        if self.obs is None:
+            self.statusBar().showMessage(self._obs_hint(), 5000)
+            return
+        try:
+            getattr(self.obs, method)()
+        except Exception as exc:
+            report_exception(exc, f"OBS {method.replace('_', ' ')}")
+
+    def _on_obs_state(self, state: ObsState) -> None:
+        if self.obs is None:
+            return
+        self.obs_panel.set_state(state)
+        self.status_panel.set_obs(*obs_summary(state))
 
     def _on_show_ended(self) -> None:
         self.statusBar().showMessage("The run-down is finished; the host stays on air, idle.",
@@ -495,6 +717,7 @@ class StudioWindow(QMainWindow):
                 return
         self.save_settings()
         self.stop_show()
+        self.program_window.close()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self._typing_guard)

@@ -3,6 +3,8 @@
 Kept free of Qt types (byte blobs are base64 text) so the file stays readable and diffable.
 A file that is corrupt, from an unknown version or of the wrong shape is set aside and
 replaced by defaults with a warning: the operator must always get a working window.
+The file may hold an OBS password and stream keys, so it is readable by its owner only;
+``repr`` of a settings object never shows either.
 """
 
 from __future__ import annotations
@@ -12,13 +14,23 @@ import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from studio.core.errors import StudioError, UserInputError
 from studio.engine.actions import ACTIONS, DEFAULT_QUICK_PHRASES, QUICK_PHRASE_COUNT
+from studio.outputs.base import OutputSpec, parse_target, redact
+
+if TYPE_CHECKING:
+    from studio.outputs.audio_device import AudioDeviceInfo
 
 _LOG = logging.getLogger("studio.ui")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+OBS_PASSWORD_ENV = "LIVEHOST_OBS_PASSWORD"
+DEFAULT_OBS_URL = "ws://127.0.0.1:4455"
+DEFAULT_STREAM_BITRATE_KBPS = 4500
+STREAM_BITRATE_RANGE_KBPS = (300, 50_000)
+VOLUME_RANGE_PERCENT = (0, 200)
 SETTINGS_FILE = "settings.json"
 MAX_RECENT = 10
 APP_DIR_NAME = "livehost-studio"
@@ -43,6 +55,74 @@ class TeleprompterSettings:
 
 
 @dataclass
+class OutputSettings:
+    """Where the program goes besides the preview: the virtual camera and stream targets."""
+
+    virtualcam: bool = False
+    virtualcam_device: str = ""  # empty: the first loopback device
+    stream_targets: list[str] = field(default_factory=list, repr=False)  # may hold keys
+    stream_bitrate_kbps: int = DEFAULT_STREAM_BITRATE_KBPS
+    record_dir: str = ""  # where File ▸ Record proposes to save; empty: the home folder
+
+
+@dataclass
+class AudioSettings:
+    """Program audio on a sound device: on by default wherever the machine has one."""
+
+    enabled: bool = True
+    device: str = ""  # empty: the system's default output device
+    volume_percent: int = 100
+    muted: bool = False
+
+    @property
+    def volume(self) -> float:
+        """The engine's gain, 0..2."""
+        return self.volume_percent / 100
+
+
+@dataclass
+class ObsSettings:
+    enabled: bool = False
+    url: str = DEFAULT_OBS_URL
+    password: str = field(default="", repr=False)
+
+    def effective_password(self) -> str | None:
+        """$LIVEHOST_OBS_PASSWORD wins over the stored one; None when there is none."""
+        return os.environ.get(OBS_PASSWORD_ENV) or self.password or None
+
+
+def stream_spec(target: str, bitrate_kbps: int) -> OutputSpec:
+    """A stream target as the engine's output spec; ``UserInputError`` names what is wrong."""
+    spec = parse_target(target)
+    if spec.kind != "stream":
+        raise UserInputError(f"{redact(target.strip())!r} is not a stream URL; enter one like "
+                             "udp://HOST:PORT, srt://HOST:PORT or rtmp://HOST/APP/KEY (the "
+                             "virtual camera and recordings have their own settings)")
+    return OutputSpec("stream", spec.target, (("bitrate_kbps", str(bitrate_kbps)),))
+
+
+def default_audio_device_present() -> bool:
+    """Whether PortAudio lists a default output device (False without PortAudio)."""
+    try:
+        from studio.outputs.audio_device import default_output_device
+
+        return default_output_device() is not None
+    except (StudioError, OSError, ImportError):
+        return False
+
+
+def list_audio_devices() -> list[AudioDeviceInfo]:
+    """PortAudio's output devices (``AudioDeviceInfo``), virtual cables and null sinks
+    included; empty without PortAudio."""
+    try:
+        from studio.outputs.audio_device import list_output_devices
+
+        return list(list_output_devices())
+    except (StudioError, OSError, ImportError):
+        return []
+
+
+@dataclass
 class Settings:
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     window_state: str = ""  # base64 of QMainWindow.saveState() (docks, toolbars)
@@ -52,6 +132,9 @@ class Settings:
     teleprompter: TeleprompterSettings = field(default_factory=TeleprompterSettings)
     standby_image: str = ""
     last_record_dir: str = ""
+    outputs: OutputSettings = field(default_factory=OutputSettings)
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    obs: ObsSettings = field(default_factory=ObsSettings)
 
     def add_recent(self, path: Path) -> None:
         text = str(path.resolve())
@@ -60,18 +143,51 @@ class Settings:
     def to_json(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, **asdict(self)}
 
+    def output_specs(self, audio_device: str | None = None) -> list[OutputSpec]:
+        """The outputs a show goes on air with: the virtual camera if enabled, every stream
+        target (with the bitrate), and program audio on a sound device.
+
+        Audio needs no flag: it is added whenever the machine has a default output device
+        (or the settings name one). ``audio_device`` (``studio app --audio-device``) names
+        the device and wins over the settings."""
+        specs: list[OutputSpec] = []
+        o = self.outputs
+        if o.virtualcam:
+            specs.append(OutputSpec("virtualcam", o.virtualcam_device.strip()))
+        for target in o.stream_targets:
+            try:
+                specs.append(stream_spec(target, o.stream_bitrate_kbps))
+            except StudioError:
+                _LOG.warning("stream target %s skipped: not a stream URL", redact(target))
+        if audio_device is not None:
+            specs.append(OutputSpec("audio", audio_device.strip()))
+        elif self.audio.enabled:
+            if self.audio.device.strip():
+                specs.append(OutputSpec("audio", self.audio.device.strip()))
+            elif default_audio_device_present():
+                specs.append(OutputSpec("audio", ""))
+        return specs
+
 
 def _migrate(data: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
-    """Bring an older file up to SCHEMA_VERSION. v1 kept the teleprompter keys flat."""
-    version = data.get("schema_version")
-    if version == 1:
-        data = dict(data)
+    """Bring an older file up to SCHEMA_VERSION, one version at a time.
+
+    v1 kept the teleprompter keys flat. v3 added outputs, audio and OBS; a v2 file gains
+    their defaults (the last recording folder becomes the record folder) and loses
+    nothing, so that step is silent."""
+    data = dict(data)
+    if data.get("schema_version") == 1:
         data["teleprompter"] = {
             "font_size": data.pop("teleprompter_font_size", TeleprompterSettings.font_size),
             "mirror": data.pop("teleprompter_mirror", False),
         }
         data["schema_version"] = 2
         warnings.append("Settings from an older version were upgraded.")
+    if data.get("schema_version") == 2:
+        record_dir = data.get("last_record_dir", "")
+        data["outputs"] = {"record_dir": record_dir if isinstance(record_dir, str) else ""}
+        data["schema_version"] = 3
+        _LOG.info("settings upgraded from schema 2 to 3")
     return data
 
 
@@ -107,7 +223,59 @@ def _from_json(data: dict[str, Any], warnings: list[str]) -> Settings:
     s.teleprompter = t
     s.standby_image = take("standby_image", str, "")
     s.last_record_dir = take("last_record_dir", str, "")
+    s.outputs = _outputs_from_json(take("outputs", dict, {}), warnings)
+    s.audio = _audio_from_json(take("audio", dict, {}), warnings)
+    s.obs = _obs_from_json(take("obs", dict, {}), warnings)
     return s
+
+
+def _field(section: str, data: dict[str, Any], key: str, kind: type, default: Any,
+           warnings: list[str]) -> Any:
+    value = data.get(key, default)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        warnings.append(f"Setting {section}.{key} had an unexpected value and was reset.")
+        return default
+    return value
+
+
+def _outputs_from_json(data: dict[str, Any], warnings: list[str]) -> OutputSettings:
+    o = OutputSettings()
+    o.virtualcam = bool(_field("outputs", data, "virtualcam", bool, o.virtualcam, warnings))
+    o.virtualcam_device = _field("outputs", data, "virtualcam_device", str, "", warnings)
+    low, high = STREAM_BITRATE_RANGE_KBPS
+    kbps = _field("outputs", data, "stream_bitrate_kbps", int, o.stream_bitrate_kbps, warnings)
+    o.stream_bitrate_kbps = kbps if low <= kbps <= high else DEFAULT_STREAM_BITRATE_KBPS
+    o.record_dir = _field("outputs", data, "record_dir", str, "", warnings)
+    for target in _field("outputs", data, "stream_targets", list, [], warnings):
+        if not isinstance(target, str):
+            continue
+        try:
+            stream_spec(target, o.stream_bitrate_kbps)
+        except StudioError:
+            warnings.append(f"Stream target {redact(target)!r} is not a stream URL and was "
+                            "removed; add it again in Settings ▸ Outputs.")
+            continue
+        o.stream_targets.append(target.strip())
+    return o
+
+
+def _audio_from_json(data: dict[str, Any], warnings: list[str]) -> AudioSettings:
+    a = AudioSettings()
+    a.enabled = bool(_field("audio", data, "enabled", bool, a.enabled, warnings))
+    a.device = _field("audio", data, "device", str, "", warnings)
+    low, high = VOLUME_RANGE_PERCENT
+    volume = _field("audio", data, "volume_percent", int, a.volume_percent, warnings)
+    a.volume_percent = min(high, max(low, volume))
+    a.muted = bool(_field("audio", data, "muted", bool, False, warnings))
+    return a
+
+
+def _obs_from_json(data: dict[str, Any], warnings: list[str]) -> ObsSettings:
+    b = ObsSettings()
+    b.enabled = bool(_field("obs", data, "enabled", bool, b.enabled, warnings))
+    b.url = _field("obs", data, "url", str, DEFAULT_OBS_URL, warnings).strip() or DEFAULT_OBS_URL
+    b.password = _field("obs", data, "password", str, "", warnings)
+    return b
 
 
 class SettingsStore:
@@ -152,8 +320,18 @@ class SettingsStore:
         _LOG.warning("settings reset: %s", why)
 
     def save(self, settings: Settings) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        """Atomically, and readable by the owner only (0600): it may hold secrets."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(settings.to_json(), indent=2, ensure_ascii=False),
-                       encoding="utf-8")
+        text = json.dumps(settings.to_json(), indent=2, ensure_ascii=False)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, 0o600)  # a leftover tmp file keeps its old mode otherwise
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                fd = -1
+                file.write(text)
+        finally:
+            if fd >= 0:
+                os.close(fd)
         tmp.replace(self.path)

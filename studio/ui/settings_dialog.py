@@ -1,21 +1,35 @@
-"""Preferences: hotkeys (conflicts refused) and the nine quick phrases."""
+"""Preferences: hotkeys (conflicts refused), quick phrases, outputs, audio and OBS.
+
+Secrets typed here stay out of sight: a stream target is listed with its key hidden once
+added, and the OBS password field never echoes. The volume acts at once (the operator is
+listening); everything else applies on OK.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QKeySequenceEdit,
     QLabel,
     QLineEdit,
+    QListWidget,
     QPushButton,
+    QSlider,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -23,21 +37,61 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.errors import StudioError
 from studio.engine.actions import ACTIONS, QUICK_PHRASE_COUNT, action_by_id, key_conflicts
+from studio.outputs.audio_device import AudioDeviceInfo
+from studio.outputs.base import redact
 from studio.ui import theme
+from studio.ui.settings import (
+    DEFAULT_OBS_URL,
+    OBS_PASSWORD_ENV,
+    STREAM_BITRATE_RANGE_KBPS,
+    VOLUME_RANGE_PERCENT,
+    AudioSettings,
+    ObsSettings,
+    OutputSettings,
+    stream_spec,
+)
 
 
 def portable(sequence: QKeySequence) -> str:
     return sequence.toString(QKeySequence.SequenceFormat.PortableText)
 
 
+def _error_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setStyleSheet(f"color: {theme.RED}; background: none; font-weight: 600;")
+    label.hide()
+    return label
+
+
+def _note_label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet(f"color: {theme.MUTED}; background: none;")
+    return label
+
+
 class SettingsDialog(QDialog):
-    """Edit key overrides and quick phrases; ``accept`` refuses keys used twice."""
+    """Edit keys, phrases, outputs, audio and OBS; ``accept`` refuses keys used twice and
+    targets or addresses that cannot work."""
+
+    volume_changed = Signal(float, bool)  # the device's gain (0..2) and mute, while moving
+    test_tone_requested = Signal()
 
     def __init__(self, parent: QWidget | None, keys: dict[str, str],
-                 phrases: Sequence[str], reserved: dict[str, str] | None = None) -> None:
+                 phrases: Sequence[str], reserved: dict[str, str] | None = None, *,
+                 outputs: OutputSettings | None = None, audio: AudioSettings | None = None,
+                 obs: ObsSettings | None = None,
+                 audio_devices: Sequence[AudioDeviceInfo] = ()) -> None:
         super().__init__(parent)
         self._reserved = reserved or {}  # menu keys (title -> key) actions may not take
+        self._outputs = replace(outputs or OutputSettings())
+        self._targets = list(self._outputs.stream_targets)  # raw, keys included: never shown
+        self._audio = replace(audio or AudioSettings())
+        self._obs = replace(obs or ObsSettings())
         self.setWindowTitle("Preferences")
         self.resize(720, 560)
         tabs = QTabWidget()
@@ -90,11 +144,14 @@ class SettingsDialog(QDialog):
             key = keys.get(f"quick_phrase_{n + 1}", "") or "no key"
             form.addRow(f"{n + 1}  ({key})", phrase)
         tabs.addTab(phrases_tab, "Quick phrases")
+        self.outputs_page = self._outputs_tab()
+        tabs.addTab(self.outputs_page, "Outputs")
+        tabs.addTab(self._audio_tab(audio_devices), "Audio")
+        self.obs_page = self._obs_tab()
+        tabs.addTab(self.obs_page, "OBS")
+        self.tabs = tabs
 
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {theme.RED}; background: none; font-weight: 600;")
-        self.error.hide()
+        self.error = _error_label()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -104,6 +161,230 @@ class SettingsDialog(QDialog):
         layout.addWidget(tabs, 1)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+
+    # -- outputs -----------------------------------------------------------------------------
+    def _outputs_tab(self) -> QWidget:
+        o = self._outputs
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.virtualcam = QCheckBox("Send the program to a virtual camera")
+        self.virtualcam.setChecked(o.virtualcam)
+        self.virtualcam_device = QLineEdit(o.virtualcam_device)
+        self.virtualcam_device.setPlaceholderText("empty: the first loopback device "
+                                                  "(e.g. /dev/video10)")
+        form.addRow(self.virtualcam)
+        form.addRow("Camera device", self.virtualcam_device)
+
+        self.targets_list = QListWidget()
+        self.targets_list.setMinimumHeight(90)
+        self.target_edit = QLineEdit()
+        self.target_edit.setPlaceholderText("udp://HOST:PORT, srt://HOST:PORT, "
+                                            "rtmp://HOST/APP/KEY …")
+        self.target_edit.returnPressed.connect(self.add_target)
+        add = QPushButton("Add")
+        add.clicked.connect(self.add_target)
+        remove = QPushButton("Remove")
+        remove.clicked.connect(self.remove_target)
+        entry = QHBoxLayout()
+        entry.addWidget(self.target_edit, 1)
+        entry.addWidget(add)
+        entry.addWidget(remove)
+        self.targets_error = _error_label()
+        targets = QVBoxLayout()
+        targets.addWidget(self.targets_list)
+        targets.addLayout(entry)
+        targets.addWidget(self.targets_error)
+        targets.addWidget(_note_label("A stream key is stored in your settings file (readable "
+                                      "by you only) and shown hidden from then on."))
+        form.addRow("Stream targets", targets)
+        self._show_targets()
+
+        self.bitrate = QSpinBox()
+        self.bitrate.setRange(*STREAM_BITRATE_RANGE_KBPS)
+        self.bitrate.setSingleStep(500)
+        self.bitrate.setSuffix(" kbps")
+        self.bitrate.setValue(o.stream_bitrate_kbps)
+        form.addRow("Stream bitrate", self.bitrate)
+
+        self.record_dir = QLineEdit(o.record_dir)
+        self.record_dir.setPlaceholderText(str(Path.home()))
+        choose = QPushButton("Choose…")
+        choose.clicked.connect(self._choose_record_dir)
+        folder = QHBoxLayout()
+        folder.addWidget(self.record_dir, 1)
+        folder.addWidget(choose)
+        self.record_error = _error_label()
+        folder_box = QVBoxLayout()
+        folder_box.addLayout(folder)
+        folder_box.addWidget(self.record_error)
+        form.addRow("Record folder", folder_box)
+        return tab
+
+    def _show_targets(self) -> None:
+        self.targets_list.clear()
+        for target in self._targets:
+            self.targets_list.addItem(redact(target))
+
+    @property
+    def shown_targets(self) -> list[str]:
+        """What the list shows (keys hidden)."""
+        return [self.targets_list.item(i).text() for i in range(self.targets_list.count())]
+
+    def add_target(self) -> bool:
+        """Add what is typed; an invalid target stays in the box with the reason below."""
+        text = self.target_edit.text().strip()
+        if not text:
+            return True
+        try:
+            stream_spec(text, self.bitrate.value())
+        except StudioError as exc:
+            self.targets_error.setText(str(exc))
+            self.targets_error.show()
+            return False
+        if text in self._targets:
+            self.targets_error.setText(f"{redact(text)} is already in the list.")
+            self.targets_error.show()
+            return False
+        self._targets.append(text)
+        self.target_edit.clear()
+        self.targets_error.hide()
+        self._show_targets()
+        return True
+
+    def remove_target(self) -> None:
+        row = self.targets_list.currentRow()
+        if 0 <= row < len(self._targets):
+            del self._targets[row]
+            self._show_targets()
+
+    def _choose_record_dir(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Record folder",
+                                                self.record_dir.text() or str(Path.home()))
+        if path:
+            self.record_dir.setText(path)
+
+    def outputs_settings(self) -> OutputSettings:
+        return OutputSettings(
+            virtualcam=self.virtualcam.isChecked(),
+            virtualcam_device=self.virtualcam_device.text().strip(),
+            stream_targets=list(self._targets),
+            stream_bitrate_kbps=self.bitrate.value(),
+            record_dir=self.record_dir.text().strip())
+
+    # -- audio -------------------------------------------------------------------------------
+    def _audio_tab(self, devices: Sequence[AudioDeviceInfo]) -> QWidget:
+        a = self._audio
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.audio_enabled = QCheckBox("Play the program audio on this machine")
+        self.audio_enabled.setChecked(a.enabled)
+        form.addRow(self.audio_enabled)
+        self.audio_device = QComboBox()
+        self.audio_device.addItem("System default output", "")
+        for device in devices:
+            label = f"{device.name}  ({device.host_api})" + ("  · default" if device.default
+                                                             else "")
+            self.audio_device.addItem(label, device.name)
+        if a.device and self.audio_device.findData(a.device) < 0:
+            self.audio_device.addItem(f"{a.device}  (not found now)", a.device)
+        self.audio_device.setCurrentIndex(max(0, self.audio_device.findData(a.device)))
+        form.addRow("Device", self.audio_device)
+        if not devices:
+            form.addRow(_note_label("No sound device was found on this machine: the show "
+                                    "runs silent here; streams and recordings keep the sound. "
+                                    "Virtual cables and null sinks appear here once they "
+                                    "exist."))
+        self.volume = QSlider(Qt.Orientation.Horizontal)
+        self.volume.setRange(*VOLUME_RANGE_PERCENT)
+        self.volume.setValue(a.volume_percent)
+        self.volume_label = QLabel()
+        self.volume_label.setMinimumWidth(48)
+        self.muted = QCheckBox("Mute")
+        self.muted.setChecked(a.muted)
+        volume = QHBoxLayout()
+        volume.addWidget(self.volume, 1)
+        volume.addWidget(self.volume_label)
+        volume.addWidget(self.muted)
+        form.addRow("Volume", volume)
+        self.volume.valueChanged.connect(lambda _v: self._volume_moved())
+        self.muted.toggled.connect(lambda _m: self._volume_moved())
+        self._volume_moved(emit=False)
+        self.test_tone = QPushButton("Test tone")
+        self.test_tone.setToolTip("A 1 kHz tone for one second on the sound device only")
+        self.test_tone.clicked.connect(lambda: self.test_tone_requested.emit())
+        form.addRow("", self.test_tone)
+        form.addRow(_note_label("Volume and mute act on this machine's device only; streams, "
+                                "recordings and the virtual camera keep the program level."))
+        return tab
+
+    def _volume_moved(self, emit: bool = True) -> None:
+        self.volume_label.setText(f"{self.volume.value()} %")
+        if emit:
+            self.volume_changed.emit(self.volume.value() / 100, self.muted.isChecked())
+
+    def audio_settings(self) -> AudioSettings:
+        return AudioSettings(enabled=self.audio_enabled.isChecked(),
+                             device=str(self.audio_device.currentData() or ""),
+                             volume_percent=self.volume.value(),
+                             muted=self.muted.isChecked())
+
+    # -- OBS ---------------------------------------------------------------------------------
+    def _obs_tab(self) -> QWidget:
+        b = self._obs
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.obs_enabled = QCheckBox("Control OBS Studio when a show goes on air")
+        self.obs_enabled.setChecked(b.enabled)
+        form.addRow(self.obs_enabled)
+        self.obs_url = QLineEdit(b.url)
+        self.obs_url.setPlaceholderText(DEFAULT_OBS_URL)
+        self.obs_error = _error_label()
+        url = QVBoxLayout()
+        url.addWidget(self.obs_url)
+        url.addWidget(self.obs_error)
+        form.addRow("Address", url)
+        self.obs_password = QLineEdit(b.password)
+        self.obs_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.obs_password.setPlaceholderText("OBS ▸ Tools ▸ WebSocket Server Settings")
+        form.addRow("Password", self.obs_password)
+        if os.environ.get(OBS_PASSWORD_ENV):
+            form.addRow(_note_label(f"{OBS_PASSWORD_ENV} is set: it is used instead of the "
+                                    "password above."))
+        form.addRow(_note_label("The password is stored in your settings file, readable by "
+                                "you only; it never appears in logs or messages."))
+        return tab
+
+    def obs_settings(self) -> ObsSettings:
+        return ObsSettings(enabled=self.obs_enabled.isChecked(),
+                           url=self.obs_url.text().strip() or DEFAULT_OBS_URL,
+                           password=self.obs_password.text())
+
+    def _check_pages(self) -> bool:
+        """Targets, folder and OBS address; each error shows next to its field, and the
+        first page with one comes to the front."""
+        outputs_ok = self.add_target()  # what is typed but not yet added counts
+        folder = self.record_dir.text().strip()
+        if folder and not Path(folder).expanduser().is_dir():
+            self.record_error.setText(f"{folder} is not a folder; create it or choose another.")
+            self.record_error.show()
+            outputs_ok = False
+        else:
+            self.record_error.hide()
+        from studio.obs.client import parse_obs_url
+
+        obs_ok = True
+        try:
+            parse_obs_url(self.obs_url.text() or DEFAULT_OBS_URL)
+            self.obs_error.hide()
+        except StudioError as exc:
+            self.obs_error.setText(str(exc))
+            self.obs_error.show()
+            obs_ok = False
+        if not outputs_ok:
+            self.tabs.setCurrentWidget(self.outputs_page)
+        elif not obs_ok:
+            self.tabs.setCurrentWidget(self.obs_page)
+        return outputs_ok and obs_ok
 
     def keys(self) -> dict[str, str]:
         return {aid: portable(edit.keySequence()) for aid, edit in self.key_edits.items()}
@@ -143,5 +424,7 @@ class SettingsDialog(QDialog):
         return False
 
     def accept(self) -> None:
-        if self._check():
+        keys_ok = self._check()
+        pages_ok = self._check_pages()
+        if keys_ok and pages_ok:
             super().accept()

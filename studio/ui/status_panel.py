@@ -38,7 +38,8 @@ class StatusPanel:
                 ("fps", "Delivered vs target frame rate"), ("dropped", "Dropped frames"),
                 ("audio", "Audio buffer (underruns)"), ("synth", "Sentences waiting for the "
                                                                  "voice"),
-                ("ep", "Voice execution provider"), ("elapsed", "Elapsed show time")]
+                ("ep", "Voice execution provider"), ("elapsed", "Elapsed show time"),
+                ("obs", "OBS Studio: connection, its stream and recording, the current scene")]
         for key, tip in spec:
             label = QLabel()
             label.setToolTip(tip)
@@ -47,6 +48,11 @@ class StatusPanel:
             bar.addPermanentWidget(label)
         self.last: Status | None = None
         self.clear()
+
+    def set_obs(self, text: str, color: str) -> None:
+        """OBS's own state; kept apart from the engine's fields (``clear`` leaves it)."""
+        self.fields["obs"].setText(_pill(text, color, filled=False) if text else "")
+        self.fields["obs"].setVisible(bool(text))
 
     def clear(self) -> None:
         self.last = None
