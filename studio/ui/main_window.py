@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -198,10 +199,17 @@ class StudioWindow(QMainWindow):
         self._set_program_state(None)
 
     def _dock(self, title: str, name: str, widget: QWidget,
-              area: Qt.DockWidgetArea) -> QDockWidget:
+              area: Qt.DockWidgetArea, *, scroll: bool = False) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        if scroll:  # a short dock scrolls instead of squashing its rows together
+            area_widget = QScrollArea()
+            area_widget.setWidgetResizable(True)
+            area_widget.setFrameShape(QScrollArea.Shape.NoFrame)
+            area_widget.setWidget(widget)
+            dock.setWidget(area_widget)
+        else:
+            dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
@@ -219,7 +227,7 @@ class StudioWindow(QMainWindow):
         self.interject_dock = self._dock("Interjections", "interject_dock", self.interject,
                                          Qt.DockWidgetArea.BottomDockWidgetArea)
         self.outputs_dock = self._dock("Outputs", "outputs_dock", self.outputs_panel, right)
-        self.obs_dock = self._dock("OBS", "obs_dock", self.obs_panel, right)
+        self.obs_dock = self._dock("OBS", "obs_dock", self.obs_panel, right, scroll=True)
         self.tabifyDockWidget(self.outputs_dock, self.obs_dock)
         self.outputs_dock.raise_()
         self.docks = [self.takeover_dock, self.queue_dock, self.prompter_dock,

@@ -103,6 +103,7 @@ class ObsPanel(QWidget):
         if not available:
             self.state = None
         self.hint.setText(hint)
+        self.hint.setStyleSheet(f"color: {theme.MUTED}; background: none;")
         self.hint.setVisible(bool(hint))
         self._draw()
 
@@ -119,7 +120,7 @@ class ObsPanel(QWidget):
         elif s.connected:
             f["connection"].setText(f"connected{f' ({s.version})' if s.version else ''}")
         else:
-            f["connection"].setText(f"not connected{f': {s.error}' if s.error else ''}")
+            f["connection"].setText("not connected")
         failing = s is not None and bool(s.error)
         color = theme.GREEN if connected else theme.AMBER if failing else theme.TEXT
         f["connection"].setStyleSheet(f"color: {color}; background: none;")
@@ -134,6 +135,8 @@ class ObsPanel(QWidget):
         self.record_button.setEnabled(connected)
         self.stream_button.setText("Stop streaming" if self._streaming else "Start streaming")
         self.record_button.setText("Stop recording" if self._recording else "Start recording")
-        if s is not None and s.error and s.connected:
+        if s is not None:  # OBS's complaint (what to do) in full, under the buttons
             self.hint.setText(s.error)
-            self.hint.setVisible(True)
+            self.hint.setStyleSheet(f"color: {theme.AMBER if s.error else theme.MUTED}; "
+                                    "background: none;")
+            self.hint.setVisible(bool(s.error))

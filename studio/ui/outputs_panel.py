@@ -97,8 +97,10 @@ class OutputsPanel(QWidget):
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
+        for column in range(1, len(COLUMNS) - 1):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(len(COLUMNS) - 1, 92)  # fits "Restart"; the view ignores widgets
         self.table.verticalHeader().setDefaultSectionSize(30)
         self.buttons: list[QPushButton] = []
         self._items: list[list[QTableWidgetItem]] = []

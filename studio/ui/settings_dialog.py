@@ -312,6 +312,9 @@ class SettingsDialog(QDialog):
         self.test_tone = QPushButton("Test tone")
         self.test_tone.setToolTip("A 1 kHz tone for one second on the sound device only")
         self.test_tone.clicked.connect(lambda: self.test_tone_requested.emit())
+        if not devices:
+            self.test_tone.setEnabled(False)
+            self.test_tone.setToolTip("No sound device to play it on")
         form.addRow("", self.test_tone)
         form.addRow(_note_label("Volume and mute act on this machine's device only; streams, "
                                 "recordings and the virtual camera keep the program level."))
