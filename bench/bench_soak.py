@@ -56,7 +56,8 @@ def main() -> None:
             "show_minutes": round((done + step) / 30 / 60, 2), "rss_mb": round(rss_mb(), 1),
             "sentences_said": sentences[0],
             "face_buffers": engine._face.buffer_sizes(),
-            "speech_clips_queued": len(engine._mixer._clips),
+            "speech_clips_queued": len(engine._core.mixer._clips),
+            "product_segments_kept": len(engine._core.timeline.segments),
             "synthesis_results_held": len(engine._synth._results)})
     wall = time.perf_counter() - started
     engine.close()
