@@ -133,10 +133,11 @@ def test_camera_gets_the_program_at_its_frame_rate(fake_camera: type[FakeCamera]
             assert position < len(delivered), "the camera got a picture that was not on air"
         position += 1
 
-    # Paced by the engine: ~30 frames a second, ~33 ms apart, over the last three seconds.
+    # Paced by the engine: ~30 frames a second, ~33 ms apart, over the last three seconds
+    # (within 10%: a busy 2-core machine delays a few frames).
     arrivals = np.array(camera.arrivals_s)
     window = arrivals[arrivals >= arrivals[-1] - 3.0]
-    assert 90 - 6 <= len(window) <= 90 + 6
+    assert 90 - 9 <= len(window) <= 90 + 9
     mean_interval_ms = float(np.diff(window).mean()) * 1000
     assert 30.0 <= mean_interval_ms <= 36.7
     assert not [e for e in events if isinstance(e, Problem)]
