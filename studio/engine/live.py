@@ -72,6 +72,7 @@ FADE_S = 0.02  # an interrupted sentence fades out this fast: no click, no linge
 AUDIO_TARGET_S = 0.12  # how far ahead of the device the engine keeps its buffer
 STATUS_EVERY_FRAMES = 10
 METER_EVERY_FRAMES = 3
+MAX_PRESENT_DELAY_FRAMES = 30  # a picture never waits longer than this for its sound
 KEEP_SEGMENTS = 3  # product segments the live core keeps (the card on screen and its fade)
 DEVICE_STALL_S = 0.75  # a device that consumes nothing for this long is treated as gone
 LATE_FRAMES = 3  # a frame later than this many frame periods is dropped, not shown
@@ -468,10 +469,26 @@ class LiveEngine:
             except Exception as exc:
                 _LOG.exception("output %s failed", output.name)
                 output.set_state(OutputState.DOWN, f"{type(exc).__name__}: {exc}")
-        if frame is None:
-            return
-        self._present.append(frame)
-        while len(self._present) > self.present_delay_frames:
+        if frame is not None:
+            self._present.append(frame)
+        self._present_due()
+
+    def _present_due(self) -> None:
+        """Show the realtime pictures whose sound is being heard now. With a sound device
+        the engine runs ahead by the device's buffer; each picture waits until the DAC
+        plays its first sample (PortAudio's DAC time), within half a frame. Before the
+        device has played, and without one, the fixed ``present_delay_frames`` rule holds."""
+        pacer = self._pacer()
+        half_frame_s = 0.5 / float(self.fps)
+        while self._present:
+            heard_at = pacer.heard_at_monotonic_s(self._present[0].pts_samples) \
+                if pacer is not None else None
+            if heard_at is None:
+                if len(self._present) <= self.present_delay_frames:
+                    break
+            elif heard_at - time.monotonic() > half_frame_s and \
+                    len(self._present) <= MAX_PRESENT_DELAY_FRAMES:
+                break
             shown = self._present.popleft()
             self._emit(FrameDelivered(shown.index, shown.pts_samples, shown.rgba, shown.human))
             for output in self._outputs:

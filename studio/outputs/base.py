@@ -174,6 +174,10 @@ class Output(ABC):
         engine adds the buffer it keeps ahead of the device."""
         return 0
 
+    def heard_at_monotonic_s(self, sample_index: int) -> float | None:
+        """When (``time.monotonic``) this engine sample is heard; None if it cannot tell."""
+        return None
+
     # --- pacing (outputs with ``paces``) -------------------------------------------------
     def buffered_samples(self) -> int:
         """Samples sent but not yet played."""
