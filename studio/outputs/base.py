@@ -76,8 +76,9 @@ class OutputHealth:
 
 
 SECRET_PATTERNS = (
-    # rtmp://host/app/KEY: everything after the application name is the stream key
-    (re.compile(r"^(rtmps?://[^/\s]+/[^/\s?]+/)[^\s?]+", re.I), r"\1••••"),
+    # rtmp://host/app/KEY: everything after the application name is the stream key (also
+    # inside a message: FFmpeg's errors quote the URL they failed on)
+    (re.compile(r"(rtmps?://[^/\s'\"]+/[^/\s?'\"]+/)[^\s?'\"]+", re.I), r"\1••••"),
     # srt://host:port?passphrase=…&streamid=…
     (re.compile(r"((?:passphrase|streamid|key|password|pwd)=)[^&\s]+", re.I), r"\1••••"),
     # user:password@host
@@ -165,9 +166,15 @@ class Output(ABC):
     def bitrate_bps(self) -> float:
         return 0.0
 
+    @property
+    def frames_lost(self) -> int:
+        """Frames dropped inside the output (the engine side counts ``frames_dropped``)."""
+        return 0
+
     def health(self) -> OutputHealth:
         return OutputHealth(self.name, self.kind, self._state, self._reason, self.frames_sent,
-                            self.frames_dropped, self.bitrate_bps(), self.reconnects)
+                            self.frames_dropped + self.frames_lost, self.bitrate_bps(),
+                            self.reconnects)
 
     def latency_samples(self) -> int:
         """How long a sound device takes from taking samples to the speaker (else 0); the
@@ -201,9 +208,11 @@ class ThreadedOutput(Output):
     An exception in the worker takes this output DOWN with its message; the show goes on."""
 
     max_pending_frames: ClassVar[int] = 4
+    up_on_open: ClassVar[bool] = True  # False: stays STARTING until the worker connects
 
     def __init__(self, spec: OutputSpec) -> None:
         super().__init__(spec)
+        self._frames_lost = 0  # dropped on the worker (``write_video`` returned False)
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._video_pending = 0
         self._pending_lock = threading.Lock()
@@ -218,15 +227,15 @@ class ThreadedOutput(Output):
         self._thread = threading.Thread(target=self._run, name=f"output-{self.kind}",
                                         daemon=True)
         self._thread.start()
-        if self.state == OutputState.STARTING:
+        if self.up_on_open and self.state == OutputState.STARTING:
             self.set_state(OutputState.UP)
 
     def start_worker(self, fmt: ProgramFormat, start_samples: int) -> None:
         """Open the device or file on the caller's thread (errors reach the operator)."""
 
     @abstractmethod
-    def write_video(self, frame: ProgramFrame) -> None:
-        """Worker thread: encode or show one frame."""
+    def write_video(self, frame: ProgramFrame) -> bool | None:
+        """Worker thread: encode or show one frame; False if it had to drop it (counted)."""
 
     @abstractmethod
     def write_audio(self, chunk: AudioChunk) -> None:
@@ -268,8 +277,10 @@ class ThreadedOutput(Output):
                 continue
             try:
                 if kind == "v":
-                    self.write_video(item)
-                    self.frames_sent += 1
+                    if self.write_video(item) is False:
+                        self._frames_lost += 1
+                    else:
+                        self.frames_sent += 1
                 else:
                     self.write_audio(item)
             except Exception as exc:
@@ -289,6 +300,10 @@ class ThreadedOutput(Output):
             with self._room:
                 self._video_pending -= 1
                 self._room.notify_all()
+
+    @property
+    def frames_lost(self) -> int:
+        return self._frames_lost
 
     @property
     def pending_frames(self) -> int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import dataclasses
 import functools
 import json
 import logging
@@ -39,7 +38,6 @@ from studio.core.media import AudioChunk
 from studio.outputs.base import (
     Backoff,
     FramePolicy,
-    OutputHealth,
     OutputSpec,
     OutputState,
     ProgramFormat,
@@ -500,6 +498,7 @@ class StreamOutput(ThreadedOutput):
     kind: ClassVar[str] = "stream"
     policy: ClassVar[FramePolicy] = FramePolicy.DROP
     wants_yuv: ClassVar[bool] = True
+    up_on_open: ClassVar[bool] = False  # UP once the relay has connected
     connect_timeout_s: ClassVar[float] = 10.0  # connect and handshake, else try again
     stall_s: ClassVar[float] = 5.0  # a connection that takes no data this long is dropped
     close_timeout_s: ClassVar[float] = 3.0  # closing gives up on the network after this
@@ -515,7 +514,6 @@ class StreamOutput(ThreadedOutput):
         self._attempts = 0
         self._connections = 0  # connections that came up
         self._gave_up = False
-        self._frames_lost = 0  # dropped on the worker (the engine side counts its own)
         self._meter = _RateMeter()
         self.bitrate_kbps = 0
         self.preset = DEFAULT_PRESET
@@ -525,14 +523,6 @@ class StreamOutput(ThreadedOutput):
         return f"StreamOutput({self.name!r}, {self.state.value})"
 
     # --- on the caller's thread ---------------------------------------------------------------
-    def open(self, fmt: ProgramFormat, start_samples: int) -> None:
-        """As ``ThreadedOutput.open``, but the state stays STARTING until the stream connects."""
-        self.format = fmt
-        self.start_samples = start_samples
-        self.start_worker(fmt, start_samples)
-        self._thread = threading.Thread(target=self._run, name="output-stream", daemon=True)
-        self._thread.start()
-
     def start_worker(self, fmt: ProgramFormat, start_samples: int) -> None:
         target = parse_stream_target(self.spec.target)
         protocols = output_protocols()
@@ -560,11 +550,6 @@ class StreamOutput(ThreadedOutput):
     def bitrate_bps(self) -> float:
         return self._meter.bits_per_s()
 
-    def health(self) -> OutputHealth:
-        health = super().health()
-        return dataclasses.replace(health, frames_dropped=health.frames_dropped
-                                   + self._frames_lost)
-
     def scrub(self, text: str) -> str:
         """``text`` with this stream's URL and secrets hidden (FFmpeg quotes URLs)."""
         target = self._target
@@ -578,16 +563,15 @@ class StreamOutput(ThreadedOutput):
         return _RTMP_IN_TEXT.sub(r"\1••••", text)
 
     # --- on the worker thread -----------------------------------------------------------------
-    def write_video(self, frame: ProgramFrame) -> None:
+    def write_video(self, frame: ProgramFrame) -> bool:
         conn = self._connection(frame.pts_samples)
         mux = conn.mux if conn is not None else None
         if conn is None or mux is None or frame.index < mux.origin_index \
                 or self._backlogged(conn):
-            self._frames_lost += 1
-            self.frames_sent -= 1  # ThreadedOutput counts the frame as sent when this returns
-            return
+            return False  # not connected (yet), or the network is behind: dropped
         mux.write_video(frame)
         conn.relay.pump()
+        return True
 
     def write_audio(self, chunk: AudioChunk) -> None:
         conn = self._connection(chunk.pts_samples)
