@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -105,7 +106,15 @@ def read_back(path: Path) -> dict[str, Any]:
     }
 
 
-def run(seconds: float, width: int, height: int) -> dict[str, Any]:
+ALL_KINDS = ("audio", "virtualcam", "stream", "file")
+FILE_OPTIONS = tuple(("preset", os.environ["BENCH_FILE_PRESET"]) for _ in [0]
+                     if os.environ.get("BENCH_FILE_PRESET"))
+STREAM_OPTIONS = tuple(("preset", os.environ["BENCH_STREAM_PRESET"]) for _ in [0]
+                       if os.environ.get("BENCH_STREAM_PRESET"))
+
+
+def run(seconds: float, width: int, height: int,
+        kinds: tuple[str, ...] = ALL_KINDS) -> dict[str, Any]:
     import pyvirtualcam
 
     from studio.engine.events import Event, FrameDelivered, Status
@@ -137,9 +146,12 @@ def run(seconds: float, width: int, height: int) -> dict[str, Any]:
     audio = AudioDeviceOutput(OutputSpec("audio", ""))
     engine = LiveEngine(load_show(demo_show_path()), width_px=width, height_px=height,
                         fps=Fraction(30),
-                        outputs=[audio, OutputSpec("virtualcam", ""),
-                                 OutputSpec("stream", f"udp://127.0.0.1:{port}"),
-                                 OutputSpec("file", str(recording))])
+                        outputs=[o for kind, o in (
+                                 ("audio", audio), ("virtualcam", OutputSpec("virtualcam", "")),
+                                 ("stream", OutputSpec("stream", f"udp://127.0.0.1:{port}",
+                                                       STREAM_OPTIONS)),
+                                 ("file", OutputSpec("file", str(recording), FILE_OPTIONS)))
+                                 if kind in kinds])
     previews: list[tuple[float, int]] = []  # (arrival monotonic s, pts)
     statuses: list[Status] = []
     lock = threading.Lock()
@@ -161,15 +173,27 @@ def run(seconds: float, width: int, height: int) -> dict[str, Any]:
     last = statuses[-1]
     with lock:
         window = previews[n0:]
-    sink = audio.sink
-    heard = getattr(sink, "heard_at_monotonic_s", None)
-    offsets = [heard(pts) - t for t, pts in window[-300:]] if heard else []
-    camera_offsets = [heard(pts) - t for t, pts in camera_frames[-300:]] if heard else []
+    def offsets_of(shown: list[tuple[float, int]]) -> list[float]:
+        """When each picture's first sample was heard, minus when the picture was shown."""
+        if "audio" not in kinds:
+            return []
+        heard = [(audio.heard_at_monotonic_s(pts), t) for t, pts in shown[-300:]]
+        return [at - t for at, t in heard if at is not None]
+
+    offsets = offsets_of(window)
+    camera_offsets = offsets_of(camera_frames)
     health = {h.name: h for h in engine.outputs}
     engine.stop()
     time.sleep(1.0)
-    receiver.terminate()
-    receiver.wait(10)
+    receiver.send_signal(signal.SIGINT)  # ffmpeg finishes the file on SIGINT
+    try:
+        receiver.wait(10)
+    except subprocess.TimeoutExpired:
+        receiver.kill()
+        receiver.wait(5)
+    import sounddevice
+
+    sounddevice._terminate()  # let go of PortAudio first: its JACK backend aborts otherwise
     jack.terminate()
     jack.wait(10)
     cam = FakeCamera.made[-1] if FakeCamera.made else None
@@ -178,12 +202,11 @@ def run(seconds: float, width: int, height: int) -> dict[str, Any]:
         span = cam.arrivals[-1][0] - cam.arrivals[60][0]
         cam_fps = round((len(cam.arrivals) - 61) / span, 2)
 
-    def ms(values: list[Any]) -> dict[str, float] | None:
-        known = [v for v in values if v is not None]
-        if not known:
+    def ms(values: list[float]) -> dict[str, float] | None:
+        if not values:
             return None
-        return {"mean": round(statistics.fmean(known) * 1000, 1),
-                "max_abs": round(max(abs(v) for v in known) * 1000, 1)}
+        return {"mean": round(statistics.fmean(values) * 1000, 1),
+                "max_abs": round(max(abs(v) for v in values) * 1000, 1)}
 
     result: dict[str, Any] = {
         "size": f"{width}x{height}@30", "seconds": seconds,
@@ -199,8 +222,8 @@ def run(seconds: float, width: int, height: int) -> dict[str, Any]:
         "av_offset": {
             "sound_heard_minus_preview_shown_ms": ms(offsets),
             "sound_heard_minus_virtual_camera_ms": ms(camera_offsets),
-            "mp4": read_back(recording),
-            "udp_stream_as_received": read_back(capture),
+            "mp4": read_back(recording) if "file" in kinds else None,
+            "udp_stream_as_received": read_back(capture) if "stream" in kinds else None,
         },
     }
     shutil.rmtree(folder, ignore_errors=True)
@@ -211,9 +234,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--outputs", default=",".join(ALL_KINDS),
+                        help="which outputs, of " + ",".join(ALL_KINDS))
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
-    print(json.dumps(run(args.seconds, width, height), indent=1))
+    kinds = tuple(k.strip() for k in args.outputs.split(",") if k.strip())
+    print(json.dumps({"outputs_run": kinds, **run(args.seconds, width, height, kinds)},
+                     indent=1))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import pytest
 from studio.core.errors import UserInputError
 from studio.core.media import AudioChunk
 from studio.engine import commands as cmd
-from studio.engine.events import Event, FrameDelivered, Problem, Status
+from studio.engine.events import Event, FrameDelivered, Problem, Status, TakeoverChanged
 from studio.engine.live import LiveEngine
 from studio.outputs.audio_device import (
     TONE_PEAK,
@@ -357,7 +357,9 @@ def test_test_tone_plays_on_the_device_only(jack_server: subprocess.Popen[bytes]
                         outputs=[device, parse_target(str(recording))],
                         tts=piper_voice)  # type: ignore[arg-type]
     frames: list[FrameDelivered] = []
+    switched: list[TakeoverChanged] = []
     engine.subscribe(lambda e: frames.append(e) if isinstance(e, FrameDelivered) else None)
+    engine.subscribe(lambda e: switched.append(e) if isinstance(e, TakeoverChanged) else None)
     engine.start()
     deadline = time.monotonic() + 20
     while len(frames) < 15:
@@ -369,12 +371,15 @@ def test_test_tone_plays_on_the_device_only(jack_server: subprocess.Popen[bytes]
     time.sleep(1.2)
     engine.stop()
 
+    # Only what the device played after the switch (and the AI's 20 ms fade) counts.
+    after = switched[0].at_samples + RATE // 20
     played = sink.played()
+    played[:after] = 0.0
     tone_at = np.flatnonzero(np.abs(np.nan_to_num(played)) > 0.05)
     assert tone_at.size > RATE // 4, "the tone was not heard"
     start, end = int(tone_at[0]), int(tone_at[-1])
     with av.open(str(recording)) as container:
-        recorded = np.concatenate([f.to_ndarray().reshape(-1) for f in
+        recorded = np.concatenate([f.to_ndarray()[0] for f in  # left channel (planar)
                                    container.decode(audio=0)])
     # The recording keeps the program (silent while the human is on) without the tone.
     assert len(recorded) > end

@@ -76,3 +76,17 @@ class MonotonicClock:
         delay_ns = deadline_ns - time.monotonic_ns()
         if delay_ns > 0:
             time.sleep(delay_ns / 1e9)
+
+
+def lower_thread_priority(niceness: int) -> None:
+    """Make the calling thread yield the CPU to the frame loop (Linux: per-thread nice).
+
+    Work with slack (synthesis ahead, a recording's encoder behind a queue) runs at a lower
+    priority so that on a busy machine it waits, not the next frame."""
+    import contextlib
+    import os
+    import threading
+
+    if hasattr(os, "setpriority"):
+        with contextlib.suppress(OSError):  # not permitted: run at the normal priority
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from studio.compose.standby import render_standby
-from studio.core.clock import MediaClock, MonotonicClock
+from studio.core.clock import MediaClock, MonotonicClock, lower_thread_priority
 from studio.core.errors import StudioError
 from studio.core.media import AudioChunk
 from studio.engine import commands as cmd
@@ -69,13 +69,14 @@ LIVE_ENGINE_READY = True
 _LOG = logging.getLogger("studio.live")
 
 FADE_S = 0.02  # an interrupted sentence fades out this fast: no click, no lingering
-AUDIO_TARGET_S = 0.12  # how far ahead of the device the engine keeps its buffer
+AUDIO_TARGET_S = 0.16  # how far ahead of the device the engine keeps its buffer
 STATUS_EVERY_FRAMES = 10
 METER_EVERY_FRAMES = 3
 MAX_PRESENT_DELAY_FRAMES = 30  # a picture never waits longer than this for its sound
 KEEP_SEGMENTS = 3  # product segments the live core keeps (the card on screen and its fade)
 DEVICE_STALL_S = 0.75  # a device that consumes nothing for this long is treated as gone
-LATE_FRAMES = 3  # a frame later than this many frame periods is dropped, not shown
+LATE_FRAMES = 3
+SYNTHESIS_NICENESS = 10  # a frame later than this many frame periods is dropped, not shown
 
 
 class _Mute:
@@ -103,6 +104,7 @@ class _Synthesizer:
         self._thread.start()
 
     def _run(self) -> None:
+        lower_thread_priority(SYNTHESIS_NICENESS)  # a sentence ahead: it has time to wait
         while True:
             line = self._requests.get()
             if line is None:

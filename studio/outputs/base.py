@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from studio.core.clock import lower_thread_priority
 from studio.core.errors import StudioError, UserInputError
 from studio.core.media import AudioChunk
 
@@ -209,6 +210,7 @@ class ThreadedOutput(Output):
 
     max_pending_frames: ClassVar[int] = 4
     up_on_open: ClassVar[bool] = True  # False: stays STARTING until the worker connects
+    niceness: ClassVar[int] = 0  # > 0: work with slack yields the CPU to the frame loop
 
     def __init__(self, spec: OutputSpec) -> None:
         super().__init__(spec)
@@ -268,6 +270,8 @@ class ThreadedOutput(Output):
             self._queue.put(("a", chunk))
 
     def _run(self) -> None:
+        if self.niceness:
+            lower_thread_priority(self.niceness)  # its encoder threads inherit it
         while True:
             kind, item = self._queue.get()
             if kind == "stop":

@@ -36,6 +36,7 @@ class FileOutput(ThreadedOutput):
     policy: ClassVar[FramePolicy] = FramePolicy.LOSSLESS
     wants_yuv: ClassVar[bool] = True
     max_pending_frames: ClassVar[int] = 8
+    niceness: ClassVar[int] = 5  # behind its queue it may lag a little; the frame loop not
 
     def __init__(self, spec: OutputSpec) -> None:
         super().__init__(spec)
@@ -56,6 +57,7 @@ class FileOutput(ThreadedOutput):
         try:
             self._writer = Mp4Writer(self.path, fmt.width_px, fmt.height_px, fmt.fps,
                                      sample_rate_hz=fmt.sample_rate_hz,
+                                     preset=self.spec.option("preset", "veryfast"),
                                      metadata=aigc_metadata(self.produce_id, PRODUCER),
                                      container_format=container)
         except OSError as exc:
