@@ -518,3 +518,25 @@ def test_srt_streams_or_says_this_build_has_none(write_show: Callable[[str], Pat
     start = output.stream_start_frame or 0
     check_capture(read_capture(out, start), frames, 90 - start)
 
+
+
+def test_a_port_already_taken_is_named(write_show: Callable[[str], Path],
+                                       piper_voice: object) -> None:
+    from studio.engine.events import Problem
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        with pytest.raises(UserInputError, match=f"port {port} is already in use"):
+            parse_stream_target(f"tcp://127.0.0.1:{port}?listen=1")
+        events: list[Event] = []
+        engine = LiveEngine(load_show(write_show(SHOW)), width_px=320, height_px=180,
+                            realtime=False, tts=piper_voice,  # type: ignore[arg-type]
+                            outputs=[OutputSpec("stream", f"tcp://127.0.0.1:{port}?listen=1")])
+        engine.subscribe(events.append)
+        engine.run_frames(3)
+        engine.close()
+    problems = [e.message for e in events if isinstance(e, Problem)]
+    assert any("already in use" in m and "choose another port" in m for m in problems)
+    assert [h.state for h in engine.outputs] == [OutputState.DOWN]

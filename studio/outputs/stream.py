@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import functools
 import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -143,10 +145,30 @@ def parse_stream_target(text: str) -> StreamTarget:
         added["timeout"] = str(TCP_RW_TIMEOUT_US)
     if scheme == "srt":
         datagram = TS_DATAGRAM_BYTES  # SRT's live mode carries at most 1316 bytes a message
+    options = {key.lower(): value for key, value in query}
+    if scheme == "tcp" and options.get("listen", "0") not in {"", "0"}:
+        _check_port_free(socket.SOCK_STREAM, host, port, shown)
+    elif scheme == "udp" and options.get("localport", "").isdigit():
+        _check_port_free(socket.SOCK_DGRAM, "0.0.0.0", int(options["localport"]), shown)
     url = raw
     if added:
         url += ("&" if parts.query else "?") + urlencode(added)
     return StreamTarget(url, shown, scheme, "mpegts", datagram, tuple(secrets))
+
+
+def _check_port_free(kind: int, host: str, port: int, shown: str) -> None:
+    """A port this output must bind (a listening tcp://, a udp:// localport) is free now."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UserInputError(
+                    f"stream {shown!r}: port {port} is already in use by another program; "
+                    "choose another port, or stop the program that holds it (ss -lntup "
+                    "shows which)") from None
+            raise UserInputError(f"stream {shown!r}: cannot use {host}:{port} "
+                                 f"({exc.strerror})") from None
 
 
 @functools.cache
