@@ -491,3 +491,45 @@ def test_obs_quitting_never_stops_the_show(
     finally:
         c.close()
     assert controller.state.error == ""
+
+
+def test_studio_run_sets_obs_up_and_obs_follows_its_cues(
+        client: ObsClient, obs: ObsServer, monkeypatch: pytest.MonkeyPatch,
+        write_show: Callable[[str], Path], tmp_path: Path) -> None:
+    """`studio run … --out udp://… --obs ws://…`: OBS gets our scenes, and the cues' takeover
+    and the product on air reach OBS's program."""
+    from studio.run import run_live
+    from tests.test_live_engine import SHOW
+
+    monkeypatch.setenv(PASSWORD_ENV, obs.password)
+    cues = tmp_path / "cues.toml"
+    cues.write_text('[[cue]]\nat_s = 3.0\naction = "human"\n\n'
+                    '[[cue]]\nat_s = 5.0\naction = "ai"\n', encoding="utf-8")
+    scenes: list[str] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            scene = client.current_program_scene()
+            if not scenes or scenes[-1] != scene:
+                scenes.append(scene)
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = run_live(write_show(SHOW), [f"udp://127.0.0.1:{free_port(socket.SOCK_DGRAM)}"],
+                        obs_url=obs.url, cues_path=cues, size=(640, 360), for_s=7.0,
+                        status_every_s=1.0, out=out, err=err)
+    finally:
+        done.set()
+        watcher.join(5)
+    assert code == 0, err.getvalue()
+    assert "OBS LiveHost · AI" in out.getvalue()
+    # AI, then the human scene for the takeover cue, then AI again.
+    assert [s for s in scenes if s.startswith("LiveHost")][-3:] == [AI_SCENE, HUMAN_SCENE,
+                                                                   AI_SCENE]
+    _, product = client.input_settings(PRODUCT_INPUT)
+    assert product.get("text") in {"Alpha Mug", "Bravo Pan", "Charlie Cup"}
+    assert obs.password not in out.getvalue() + err.getvalue()
