@@ -844,7 +844,7 @@ class LiveEngine:
             fps_delivered=round(fps, 2), frames_delivered=self._delivered,
             frames_dropped=self._dropped,
             audio_buffer_ms=(pacer.buffered_samples() * 1000 / rate) if pacer else 0.0,
-            audio_underruns=sum(getattr(o, "underruns", 0) for o in self._outputs),
+            audio_underruns=sum(o.underruns for o in self._outputs),
             synthesis_queue=max(0, self._synth.pending),
             execution_provider=getattr(self._tts, "execution_provider", "CPU"),
             elapsed_s=s0 / rate, product_time_left_s=product_left,

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from studio import __version__
 from studio.core.clock import MediaClock
 from studio.core.errors import UserInputError
 from studio.engine.frames import FrameRenderer, FrameState
@@ -29,7 +28,6 @@ from studio.voice.types import TTSEngine
 
 _LOG = logging.getLogger("studio.engine")
 
-PRODUCER = f"LiveHost Studio {__version__}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +109,7 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
         for product in show.products:
             renderer.card_image(product.id)
         writer = Mp4Writer(tmp_video, settings.width_px, settings.height_px, settings.fps,
-                           metadata=aigc_metadata(produce_id, PRODUCER), crf=settings.crf,
+                           metadata=aigc_metadata(produce_id), crf=settings.crf,
                            preset=settings.preset)
         encoder = OrderedWorker("mp4-encoder")
         index = 0

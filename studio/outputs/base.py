@@ -182,6 +182,11 @@ class Output(ABC):
         engine adds the buffer it keeps ahead of the device."""
         return 0
 
+    @property
+    def underruns(self) -> int:
+        """Times a sound device ran out of samples (sound devices; else 0)."""
+        return 0
+
     def heard_at_monotonic_s(self, sample_index: int) -> float | None:
         """When (``time.monotonic``) this engine sample is heard; None if it cannot tell."""
         return None

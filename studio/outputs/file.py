@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 from typing import ClassVar
 
-from studio import __version__
 from studio.core.clock import MediaClock
 from studio.core.errors import UserInputError
 from studio.core.media import AudioChunk
@@ -27,8 +26,6 @@ from studio.outputs.base import (
     register_output,
 )
 from studio.outputs.mp4 import Mp4Writer, aigc_metadata
-
-PRODUCER = f"LiveHost Studio {__version__}"
 
 
 class FileOutput(ThreadedOutput):
@@ -58,7 +55,7 @@ class FileOutput(ThreadedOutput):
             self._writer = Mp4Writer(self.path, fmt.width_px, fmt.height_px, fmt.fps,
                                      sample_rate_hz=fmt.sample_rate_hz,
                                      preset=self.spec.option("preset", "veryfast"),
-                                     metadata=aigc_metadata(self.produce_id, PRODUCER),
+                                     metadata=aigc_metadata(self.produce_id),
                                      container_format=container)
         except OSError as exc:
             raise UserInputError(f"recording {self.path} cannot be created "

@@ -11,10 +11,11 @@ import json
 from fractions import Fraction
 from pathlib import Path
 
+from studio import __version__
 from studio.core.media import RGBImage
 from studio.outputs.mux import AAC_FRAME_SAMPLES, BT709, AVMuxer, gop_frames
 
-__all__ = ["AAC_FRAME_SAMPLES", "Mp4Writer", "aigc_metadata"]
+__all__ = ["AAC_FRAME_SAMPLES", "PRODUCER", "Mp4Writer", "aigc_metadata"]
 
 
 class Mp4Writer(AVMuxer):
@@ -57,7 +58,10 @@ class Mp4Writer(AVMuxer):
         self.path.unlink(missing_ok=True)
 
 
-def aigc_metadata(produce_id: str, producer: str) -> dict[str, str]:
+PRODUCER = f"LiveHost Studio {__version__}"  # ContentProducer in the AIGC label
+
+
+def aigc_metadata(produce_id: str, producer: str = PRODUCER) -> dict[str, str]:
     """The implicit AIGC label (GB 45438-2025) as an MP4 metadata tag holding JSON."""
     value = {"Label": "1", "ContentProducer": producer, "ProduceID": produce_id,
              "ReservedCode1": "", "ContentPropagator": "", "PropagateID": "",
