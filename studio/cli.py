@@ -169,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="stop after this many seconds")
     run.add_argument("--status-every", type=float, default=5.0, metavar="SECONDS",
                      help="print a status line this often (5)")
+    run.add_argument("--bitrate", type=int, default=None, metavar="KBPS",
+                     help="streams: video bitrate (default 2500 at 720p30, scaled with the size)")
+    run.add_argument("--keyint", type=float, default=None, metavar="SECONDS",
+                     help="streams: seconds between keyframes (2; 1 lets OBS join a local "
+                     "stream sooner)")
+    run.add_argument("--preset", default=None, metavar="X264_PRESET",
+                     help="streams: x264 speed (superfast on up to 4 cores, else veryfast)")
 
     from studio.obs.cli import add_obs_commands
 
@@ -207,9 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from studio.run import run_live
 
+            stream_options = tuple((key, str(value)) for key, value in (
+                ("bitrate_kbps", args.bitrate), ("keyint_s", args.keyint),
+                ("preset", args.preset)) if value is not None)
             return run_live(args.show, args.out, obs_url=args.obs, cues_path=args.cues,
                             size=args.size, fps=args.fps, for_s=args.for_s,
-                            status_every_s=args.status_every)
+                            status_every_s=args.status_every, stream_options=stream_options)
         if args.command == "obs":
             from studio.obs.cli import run_obs_command
 

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from types import FrameType
@@ -25,7 +25,14 @@ from studio.engine.cues import load_cues
 from studio.engine.events import Event, OutputsChanged, Problem, ShowEnded, Status
 from studio.engine.live import LiveEngine
 from studio.engine.render import RenderSettings
-from studio.outputs.base import OutputHealth, OutputSpec, OutputState, parse_target
+from studio.outputs.base import (
+    OutputHealth,
+    OutputSpec,
+    OutputState,
+    ProgramFormat,
+    build_output,
+    parse_target,
+)
 from studio.show.loader import load_show
 
 
@@ -89,18 +96,23 @@ def _obs_program(specs: list[OutputSpec]) -> tuple[str, str]:
 def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
              cues_path: Path | None = None, size: tuple[int, int] = (1280, 720),
              fps: Fraction = Fraction(30), for_s: float | None = None,
-             status_every_s: float = 5.0, out: TextIO = sys.stdout,
-             err: TextIO = sys.stderr) -> int:
+             status_every_s: float = 5.0, stream_options: tuple[tuple[str, str], ...] = (),
+             out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     show = load_show(show_path)
     if not targets:
         raise UserInputError("studio run needs at least one --out: virtualcam, audio, "
                              "udp://127.0.0.1:5600, rtmp://HOST/APP/KEY or a file such as "
                              "show.mp4")
     specs = [parse_target(t) for t in targets]
+    specs = [replace(s, options=s.options + stream_options) if s.kind == "stream" else s
+             for s in specs]
     names = [s.display for s in specs]
     if len(set(names)) != len(names):
         raise UserInputError("the same --out is named twice: " + ", ".join(names))
     RenderSettings(size[0], size[1], fps).validate()
+    program = ProgramFormat(size[0], size[1], fps)
+    for spec in specs:  # refuse bad settings now, before anything goes on air
+        build_output(spec).check(program)
     cues = load_cues(cues_path, [p.id for p in show.products]) if cues_path else []
     obs_program = _obs_program(specs) if obs_url else None
 

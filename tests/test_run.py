@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -156,3 +157,22 @@ def test_stream_keys_never_appear(write_show: Callable[[str], Path],
     assert code == 2  # named twice
     assert "sekrit-key-42" not in captured.out + captured.err
     assert "rtmp://127.0.0.1:1/live/••••" in captured.err
+
+
+def test_stream_settings_are_checked_before_going_on_air(
+        write_show: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+    from studio.outputs.base import OutputSpec, ProgramFormat
+    from studio.outputs.stream import StreamOutput, live_video_options
+
+    show = write_show(SHORT)
+    for flag, value, expected in (("--keyint", "0.1", "keyint_s '0.1'"),
+                                  ("--bitrate", "5", "bitrate_kbps '5'"),
+                                  ("--preset", "ludicrous", "preset 'ludicrous'")):
+        assert main(["run", str(show), "--out", "udp://127.0.0.1:5999", flag, value]) == 2
+        assert expected in capsys.readouterr().err
+    # A 1 s keyframe interval for a local feed: keyint = fps.
+    stream = StreamOutput(OutputSpec("stream", "udp://127.0.0.1:5999", (("keyint_s", "1"),)))
+    stream.check(ProgramFormat(W, H, Fraction(30)))
+    assert stream.keyint_s == 1.0
+    assert "keyint=30:min-keyint=30" in live_video_options(Fraction(30), 2500,
+                                                           keyint_s=1.0)["x264-params"]

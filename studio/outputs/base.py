@@ -136,6 +136,11 @@ class Output(ABC):
         self.frames_dropped = 0
         self.reconnects = 0
 
+    def check(self, fmt: ProgramFormat) -> None:
+        """Raise ``UserInputError`` for settings this output would refuse (a bitrate out of
+        range), without starting anything: ``studio run`` checks every output first."""
+        return None  # nothing to check beyond what the target string said
+
     @abstractmethod
     def open(self, fmt: ProgramFormat, start_samples: int) -> None:
         """Start; raise ``StudioError`` (naming the fix) when the output cannot start."""

@@ -59,6 +59,8 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 # "veryfast" there under-ran the sound card); "veryfast" (better pictures per bit) elsewhere.
 DEFAULT_PRESET = "superfast" if (os.cpu_count() or 1) <= 4 else "veryfast"
 BITRATE_720P30_KBPS = 2500
+KEYINT_S = 2.0  # what platforms ask for; a local feed to OBS joins faster with 1 s
+KEYINT_RANGE_S = (0.5, 10.0)
 AUDIO_BITRATE_BPS = 128_000
 TS_DATAGRAM_BYTES = 1316  # seven 188-byte TS packets: one datagram fits an Ethernet frame
 TCP_RW_TIMEOUT_US = 5_000_000  # FFmpeg gives up a tcp:// or srt:// read/write after this
@@ -226,11 +228,11 @@ def default_bitrate_kbps(width_px: int, height_px: int, fps: float) -> int:
     return max(300, round(kbps / 100) * 100)
 
 
-def live_video_options(fps: Fraction, bitrate_kbps: int,
-                       preset: str = DEFAULT_PRESET) -> dict[str, str]:
+def live_video_options(fps: Fraction, bitrate_kbps: int, preset: str = DEFAULT_PRESET,
+                       keyint_s: float = KEYINT_S) -> dict[str, str]:
     """x264 for live: no lookahead or B-frames (zerolatency), the bitrate held near
-    ``bitrate_kbps`` by a one-second VBV, and a keyframe every 2 s (no scene cuts)."""
-    gop = gop_frames(fps)
+    ``bitrate_kbps`` by a one-second VBV, and a keyframe every ``keyint_s`` (no scene cuts)."""
+    gop = gop_frames(fps, keyint_s)
     rate = f"{bitrate_kbps}k"
     return {"preset": preset, "tune": "zerolatency", "profile": "high",
             "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0",
@@ -518,7 +520,8 @@ class StreamOutput(ThreadedOutput):
     Each connection carries its own mux, started at the first frame after it connects, so a
     receiver's time 0 is engine frame ``stream_start_frame``. Options
     (``OutputSpec.options``): ``bitrate_kbps`` (default 2500 at 720p, scaled by the picture
-    area), ``preset`` (x264, default veryfast)."""
+    area), ``preset`` (x264; superfast on up to 4 cores, else veryfast), ``keyint_s``
+    (seconds between keyframes, default 2)."""
 
     kind: ClassVar[str] = "stream"
     policy: ClassVar[FramePolicy] = FramePolicy.DROP
@@ -542,6 +545,7 @@ class StreamOutput(ThreadedOutput):
         self._meter = _RateMeter()
         self.bitrate_kbps = 0
         self.preset = DEFAULT_PRESET
+        self.keyint_s = KEYINT_S
         self.stream_start_frame: int | None = None  # the engine frame at the stream's time 0
 
     def __repr__(self) -> str:
@@ -549,6 +553,11 @@ class StreamOutput(ThreadedOutput):
 
     # --- on the caller's thread ---------------------------------------------------------------
     def start_worker(self, fmt: ProgramFormat, start_samples: int) -> None:
+        self.check(fmt)
+        self._clock = MediaClock(fmt.fps, fmt.sample_rate_hz)
+        self.set_state(OutputState.STARTING, f"connecting to {self.name}")
+
+    def check(self, fmt: ProgramFormat) -> None:
         target = parse_stream_target(self.spec.target)
         protocols = output_protocols()
         if protocols is not None and target.protocol not in protocols:
@@ -562,14 +571,23 @@ class StreamOutput(ThreadedOutput):
         if preset not in X264_PRESETS:
             raise UserInputError(f"stream {self.name}: preset {preset!r} is not an x264 "
                                  "preset; use one of " + ", ".join(X264_PRESETS))
+        keyint = self.spec.option("keyint_s", str(KEYINT_S)).strip()
+        low, high = KEYINT_RANGE_S
+        try:
+            keyint_s = float(keyint)
+        except ValueError:
+            keyint_s = -1.0
+        if not low <= keyint_s <= high:
+            raise UserInputError(f"stream {self.name}: keyint_s {keyint!r} is not a keyframe "
+                                 f"interval from {low:g} to {high:g} s; platforms ask for "
+                                 f"{KEYINT_S:g}")
         if fmt.width_px % 2 or fmt.height_px % 2:
             raise UserInputError(f"stream {self.name}: H.264 needs an even picture size, not "
                                  f"{fmt.width_px}x{fmt.height_px}; choose e.g. 1280x720")
         self._target = target
         self.bitrate_kbps = int(text)
         self.preset = preset
-        self._clock = MediaClock(fmt.fps, fmt.sample_rate_hz)
-        self.set_state(OutputState.STARTING, f"connecting to {self.name}")
+        self.keyint_s = keyint_s
 
     # --- health -------------------------------------------------------------------------------
     def bitrate_bps(self) -> float:
@@ -659,11 +677,11 @@ class StreamOutput(ThreadedOutput):
         muxer = AVMuxer(conn.relay, fmt.width_px, fmt.height_px, fmt.fps,
                         container_format=self._target.container_format,
                         video_options=live_video_options(fmt.fps, self.bitrate_kbps,
-                                                         self.preset),
+                                                         self.preset, self.keyint_s),
                         video_bitrate_bps=self.bitrate_kbps * 1000,
                         sample_rate_hz=fmt.sample_rate_hz, audio_bitrate_bps=AUDIO_BITRATE_BPS,
                         container_options=self._container_options())
-        conn.mux = _Mux(muxer, clock, index, gop_frames(fmt.fps))
+        conn.mux = _Mux(muxer, clock, index, gop_frames(fmt.fps, self.keyint_s))
         conn.up_at = now
         self.stream_start_frame = index
         if self._connections:
