@@ -106,7 +106,9 @@ class OutputSpec:
 
     @property
     def display(self) -> str:
-        return redact(self.target) if self.target else self.kind
+        if self.kind in {"stream", "file"}:
+            return redact(self.target)
+        return f"{self.kind}:{self.target}" if self.target else self.kind
 
     def option(self, key: str, default: str = "") -> str:
         return dict(self.options).get(key, default)
