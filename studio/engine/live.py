@@ -17,9 +17,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -66,6 +66,8 @@ from studio.voice.types import SpeechClip, TTSEngine
 
 LIVE_ENGINE_READY = True
 
+_Item = TypeVar("_Item", ProgramFrame, AudioChunk)
+
 _LOG = logging.getLogger("studio.live")
 
 FADE_S = 0.02  # an interrupted sentence fades out this fast: no click, no lingering
@@ -75,8 +77,8 @@ METER_EVERY_FRAMES = 3
 MAX_PRESENT_DELAY_FRAMES = 30  # a picture never waits longer than this for its sound
 KEEP_SEGMENTS = 3  # product segments the live core keeps (the card on screen and its fade)
 DEVICE_STALL_S = 0.75  # a device that consumes nothing for this long is treated as gone
-LATE_FRAMES = 3
-SYNTHESIS_NICENESS = 10  # a frame later than this many frame periods is dropped, not shown
+LATE_FRAMES = 3  # a frame later than this many frame periods is dropped, not shown
+SYNTHESIS_NICENESS = 10  # the voice works a sentence ahead: it yields to the frame loop
 
 
 class _Mute:
@@ -419,14 +421,11 @@ class LiveEngine:
             output.open(self._format, s0)
             if isinstance(output, AudioDeviceOutput):
                 output.set_volume(*self._volume)
-        except StudioError as exc:
-            output.set_state(OutputState.DOWN, str(exc))
-            self._emit(Problem(f"output {output.name} cannot start: {exc}",
-                               "the show goes on with the other outputs"))
-            return False
         except Exception as exc:
-            _LOG.exception("output %s failed to start", output.name)
-            output.set_state(OutputState.DOWN, f"{type(exc).__name__}: {exc}")
+            if not isinstance(exc, StudioError):  # a bug, not the operator's setup
+                _LOG.exception("output %s failed to start", output.name)
+            reason = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
+            output.set_state(OutputState.DOWN, reason)
             self._emit(Problem(f"output {output.name} cannot start: {exc}",
                                "the show goes on with the other outputs"))
             return False
@@ -462,15 +461,10 @@ class LiveEngine:
     def _deliver(self, frame: ProgramFrame | None, audio: AudioChunk) -> None:
         """Hand this frame's picture (None: dropped) and sound to every output."""
         for output in self._outputs:
-            if output.state in {OutputState.DOWN, OutputState.STOPPED}:
-                continue
-            try:
-                output.send_audio(audio)
+            if output.alive:
+                self._feed(output, output.send_audio, audio)
                 if frame is not None and not output.realtime:
-                    output.send_video(frame)
-            except Exception as exc:
-                _LOG.exception("output %s failed", output.name)
-                output.set_state(OutputState.DOWN, f"{type(exc).__name__}: {exc}")
+                    self._feed(output, output.send_video, frame)
         if frame is not None:
             self._present.append(frame)
         self._present_due()
@@ -494,13 +488,17 @@ class LiveEngine:
             shown = self._present.popleft()
             self._emit(FrameDelivered(shown.index, shown.pts_samples, shown.rgba, shown.human))
             for output in self._outputs:
-                if output.realtime and output.state in {OutputState.UP, OutputState.DEGRADED,
-                                                        OutputState.STARTING}:
-                    try:
-                        output.send_video(shown)
-                    except Exception as exc:
-                        _LOG.exception("output %s failed", output.name)
-                        output.set_state(OutputState.DOWN, f"{type(exc).__name__}: {exc}")
+                if output.realtime and output.alive:
+                    self._feed(output, output.send_video, shown)
+
+    @staticmethod
+    def _feed(output: Output, send: Callable[[_Item], None], item: _Item) -> None:
+        """Hand one item to an output; an exception takes that output down, not the show."""
+        try:
+            send(item)
+        except Exception as exc:
+            _LOG.exception("output %s failed", output.name)
+            output.set_state(OutputState.DOWN, f"{type(exc).__name__}: {exc}")
 
     def _meter(self, audio: AudioChunk) -> None:
         samples = audio.samples
@@ -654,8 +652,8 @@ class LiveEngine:
         return self._program.product(product_id).name
 
     def _place(self, line: ScriptLine, clip: SpeechClip, start: int) -> None:
-        # A copy: an interrupt fades the placed audio in place; the clip stays as synthesised.
-        clip = replace(clip, audio=clip.audio.copy())
+        # (An interrupt's fade makes new samples: the clip stays as synthesised, so a line
+        # taken back can be placed again as it is.)
         self._placed.append(self._core.place(line, clip, start))
         self._queue_dirty = True
 

@@ -40,7 +40,7 @@ class Placement:
     cursor_before: int
     last_line_before: ScriptLine | None
     segment: ProductSegment
-    created_segment: bool  # this line opened the segment (not announced before)
+    first_said: bool  # the first line said of its segment
 
     @property
     def start_samples(self) -> int:
@@ -147,16 +147,12 @@ class ProgramCore:
 
     def place(self, line: ScriptLine, clip: SpeechClip, start: int) -> Placement:
         """Put ``clip`` on the clock at ``start`` (at or after ``earliest_start(line)``)."""
-        segments = self.timeline.segments
-        previous = segments[-1] if segments else None
-        cursor_before, last_before, said_before = self.cursor, self.last_line, \
-            previous is not None and previous.said
+        cursor_before, last_before = self.cursor, self.last_line
         segment = self.announce(line)
-        created = segment is not previous
+        first_said = not segment.said
         timed = TimedSentence(line, clip.spoken_text, start, start + clip.n_samples,
                               tuple(p.shifted(start) for p in clip.phonemes),
                               tuple(w.shifted(start) for w in clip.words))
-        already_said = segment.said if not created else said_before
         segment.said = True
         if self._keep_segments is None:  # live runs keep no history
             segment.sentences.append(timed)
@@ -167,7 +163,7 @@ class ProgramCore:
         if self._on_sentence is not None:
             self._on_sentence(timed, clip.audio)
         return Placement(line, clip, timed, placed, cursor_before, last_before, segment,
-                         created or not already_said)
+                         first_said)
 
     def retract(self, placement: Placement) -> None:
         """Take back the last placement before it starts (the operator changed the plan)."""
@@ -178,7 +174,7 @@ class ProgramCore:
         segment = placement.segment
         if segment.sentences and segment.sentences[-1] is placement.timed:
             segment.sentences.pop()
-        if placement.created_segment:
+        if placement.first_said:
             # Its card stays announced (not said): the next announcement takes its place.
             segment.said = False
 
@@ -197,10 +193,6 @@ class ProgramCore:
 
     def audio_between(self, start: int, end: int) -> AudioChunk:
         return self.mixer.between(start, end)
-
-    @property
-    def sentences_done(self) -> int:
-        return self.sentences_placed
 
     def end_of_show(self) -> tuple[int, int]:
         """The run-down is done: the last card fades out after the tail. Returns the show's
