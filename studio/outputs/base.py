@@ -321,10 +321,6 @@ class ThreadedOutput(Output):
     def frames_lost(self) -> int:
         return self._frames_lost
 
-    @property
-    def pending_frames(self) -> int:
-        return self._video_pending
-
     def close(self, timeout_s: float = 30.0) -> None:
         if self._thread is None:
             return
@@ -404,9 +400,6 @@ def build_output(spec: OutputSpec) -> Output:
     return entry.factory(spec)
 
 
-def known_kinds() -> list[str]:
-    return sorted({*_KINDS, *_LOADERS})
-
 
 class Backoff:
     """Reconnect delays: 0.5 s, 1, 2, 4 … up to ``max_s``, reset after a success."""
@@ -426,11 +419,6 @@ class Backoff:
     def reset(self) -> None:
         self._next_s = self.first_s
         self.attempts = 0
-
-    @staticmethod
-    def sleep(seconds: float, stop: threading.Event) -> bool:
-        """Wait, waking early when ``stop`` is set; True if it was."""
-        return stop.wait(seconds) if seconds > 0 else stop.is_set()
 
 
 for _kind, _module in (("file", "studio.outputs.file"), ("stream", "studio.outputs.stream"),
