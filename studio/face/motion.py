@@ -21,6 +21,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +45,9 @@ from studio.face.visemes import (
     build_segments,
 )
 from studio.voice.types import PhonemeSpan
+
+if TYPE_CHECKING:
+    from studio.face.a2f import MouthTrack
 
 ACTIVE = N_MOUTH  # extra column: 1 while a sound plays, used to fade the resting smile out
 N_COLS = N_MOUTH + 1
@@ -91,6 +95,20 @@ class _Block:
     dominance: FloatArray  # (K, N_COLS)
     core_start: FloatArray  # (M,) bilabial closure spans
     core_end: FloatArray  # (M,)
+
+
+@dataclass(frozen=True, slots=True)
+class _TrackBlock:
+    """A sentence whose mouth comes from audio (a MouthTrack), over [start, end) samples."""
+
+    speech_start_samples: int
+    speech_end_samples: int
+    track: MouthTrack
+    columns: tuple[tuple[int, int], ...]  # (track column, mouth column)
+
+
+_TRACK_COLUMNS = {"jaw_open": JAW, "lip_pucker": PUCKER, "lip_press": PRESS,
+                  "lip_stretch": STRETCH, "smile": SMILE, "tongue_up": TONGUE}
 
 
 def _ramp_integral(u: FloatArray) -> FloatArray:
@@ -156,6 +174,7 @@ class FaceMotion:
         self._sigma_samples = np.array(SIGMA_S, dtype=np.float64) * self._rate
         self._margin_samples = 4.5 * float(self._sigma_samples.max())
         self._blocks: deque[_Block] = deque()
+        self._tracks: deque[_TrackBlock] = deque()
         self._idle = IdleLife(seed)
         self._gesture_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x6E57]))
         self._gain_hop = max(1, round(GAIN_HOP_S * self._rate))
@@ -194,6 +213,19 @@ class FaceMotion:
         else:
             self._blocks.append(block)
         self._add_gestures(segments)
+
+    def add_mouth_track(self, track: MouthTrack, start_samples: int) -> None:
+        """Append a sentence that has no phoneme alignments: its mouth follows ``track`` (from
+        the audio-to-face model, time 0 = ``start_samples``), frame-averaged like phoneme
+        sentences; outside it the mouth closes as in any pause."""
+        if track.n_hops == 0:
+            return
+        start = start_samples + round(track.start_s * self._rate)
+        end = start + round(track.duration_s * self._rate)
+        cols = tuple((i, _TRACK_COLUMNS[n]) for i, n in enumerate(track.names)
+                     if n in _TRACK_COLUMNS)
+        self._tracks.append(_TrackBlock(start, end, track, cols))
+        self._tracks = deque(sorted(self._tracks, key=lambda b: b.speech_start_samples))
 
     def _segment_arrays(self, segments: list[Segment], gain: FloatArray | None,
                         gain_start_samples: int
@@ -266,6 +298,10 @@ class FaceMotion:
         closes there as it would at a pause."""
         blocks = (_cut_block(b, at_samples) for b in self._blocks)
         self._blocks = deque(b for b in blocks if b is not None)
+        self._tracks = deque(
+            _TrackBlock(t.speech_start_samples, min(t.speech_end_samples, at_samples), t.track,
+                        t.columns)
+            for t in self._tracks if t.speech_start_samples < at_samples)
 
     def params_at_frame(self, frame_index: int) -> FaceParams:
         """Face parameters for the frame starting at clock.frame_start_sample(frame_index)."""
@@ -274,6 +310,8 @@ class FaceMotion:
         self._prune(s0)
         mid = 0.5 * (s0 + s1)
         mouth = self._mouth(s0, s1)
+        if self._tracks:
+            self._blend_tracks(mouth, s0, s1)
         jaw_limit, press_floor = self._closure(mid)
         speaking = self._speaking(mid)
         idle = self._idle.sample(s0 / self._rate, s1 / self._rate, speaking)
@@ -311,6 +349,29 @@ class FaceMotion:
         horizon = s0 - KEEP_S * self._rate
         while self._blocks and self._blocks[0].speech_end_samples < horizon:
             self._blocks.popleft()
+        while self._tracks and self._tracks[0].speech_end_samples < horizon:
+            self._tracks.popleft()
+
+    def _blend_tracks(self, mouth: list[float], s0: int, s1: int) -> None:
+        """Where audio-driven sentences cover part of the frame, that part shows their mouth
+        (frame average of the track); the rest keeps the phoneme/silence mouth."""
+        span = float(s1 - s0)
+        for blk in self._tracks:
+            if blk.speech_start_samples >= s1:
+                break
+            a, b = max(s0, blk.speech_start_samples), min(s1, blk.speech_end_samples)
+            if b <= a:
+                continue
+            cover = (b - a) / span
+            start = blk.speech_start_samples
+            t0 = blk.track.start_s
+            vals = blk.track.mean_over(t0 + (a - start) / self._rate,
+                                       t0 + (b - start) / self._rate)
+            for c in range(N_COLS):
+                mouth[c] *= 1.0 - cover
+            for i, c in blk.columns:
+                mouth[c] += cover * float(vals[i])
+            mouth[ACTIVE] += cover
 
     def _mouth(self, s0: int, s1: int) -> list[float]:
         """Dominance-weighted, frame-averaged Gaussian blend of the segment targets."""
@@ -374,11 +435,19 @@ class FaceMotion:
             a = (mid - blk.speech_start_samples) / (sigma * math.sqrt(2.0))
             b = (mid - blk.speech_end_samples) / (sigma * math.sqrt(2.0))
             total += 0.5 * (math.erf(a) - math.erf(b))
+        for trk in self._tracks:
+            if trk.speech_start_samples > mid + reach:
+                break
+            if trk.speech_end_samples < mid - reach:
+                continue
+            a = (mid - trk.speech_start_samples) / (sigma * math.sqrt(2.0))
+            b = (mid - trk.speech_end_samples) / (sigma * math.sqrt(2.0))
+            total += 0.5 * (math.erf(a) - math.erf(b))
         return min(total, 1.0)
 
     def buffer_sizes(self) -> dict[str, int]:
         """Diagnostics: how many items each internal buffer holds (constant over long runs)."""
-        sizes = {"sentences": len(self._blocks),
+        sizes = {"sentences": len(self._blocks), "audio_sentences": len(self._tracks),
                  "segments": sum(int(b.seg_start.shape[0]) for b in self._blocks)}
         sizes.update(self._idle.buffer_sizes())
         return sizes

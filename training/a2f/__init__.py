@@ -1,0 +1,1 @@
+"""Audio-to-face: data from the shipped voice, training in jax, export to ONNX, report."""
