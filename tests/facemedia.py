@@ -39,6 +39,18 @@ _MOUTH_HALF_W = 21.0
 _CHIN_Y = 177.4
 _CHIN_FADE = 45.0           # below the chin the drop fades out over this many source px
 _OPEN_MAX_SRC = 12.0        # lower-lip drop at mouth_open = 1 (source px, ~0.11 face height)
+# Eye lids, corner to corner: the image-left eye (landmarks 33..133) and the image-right one
+# (362..263); x, upper-lid y, lower-lid y.
+_EYES = (
+    (np.array([195.2, 197.2, 199.4, 202.8, 206.3, 209.7, 212.2, 213.3]),
+     np.array([100.9, 99.2, 98.1, 97.6, 98.1, 99.9, 102.3, 103.7]),
+     np.array([100.9, 103.0, 103.8, 104.3, 104.3, 104.0, 103.9, 103.7])),
+    (np.array([237.0, 238.4, 241.2, 244.7, 248.3, 251.9, 253.9, 255.8]),
+     np.array([104.9, 103.7, 101.6, 100.0, 99.7, 100.6, 102.1, 104.3]),
+     np.array([104.9, 105.3, 105.8, 106.4, 106.7, 106.4, 105.8, 104.3])),
+)
+_LID_SKIN_SRC = 7.0   # source px of lid skin above the upper lid that slides down over the eye
+_LASH = np.array([70.0, 45.0, 35.0])
 _WARP_BOX = (150, 135, 300, 240)   # x0, y0, x1, y1: source region the mouth warp touches
 _MOUTH_DARK = np.array([52.0, 16.0, 20.0])
 _BACKGROUND = np.array([118.0, 124.0, 130.0])
@@ -99,15 +111,47 @@ def _open_mouth(rgb: npt.NDArray[np.float32], mouth_open: float) -> npt.NDArray[
     return out
 
 
+def _close_eye(rgb: npt.NDArray[np.float32], eye: int, closed: float) -> npt.NDArray[np.float32]:
+    """Slide the upper lid (the skin above it stretched) down over the eye by ``closed`` 0..1
+    of its opening, a lash line at its edge."""
+    c = min(max(closed, 0.0), 1.0)
+    if c <= 0.0:
+        return rgb
+    ex, eu, el = _EYES[eye]
+    x0, x1 = math.floor(ex[0]) - 1, math.ceil(ex[-1]) + 2
+    y0, y1 = math.floor(eu.min() - _LID_SKIN_SRC) - 1, math.ceil(el.max()) + 2
+    xs = np.arange(x0, x1, dtype=np.float64)
+    rows = np.arange(y0, y1, dtype=np.float64)[:, None]
+    up = np.interp(xs, ex, eu)[None, :]
+    lo = np.interp(xs, ex, el)[None, :]
+    edge = up + c * np.maximum(lo - up, 0.0)          # the lid's new edge
+    top = up - _LID_SKIN_SRC                          # skin above this stays put
+    stretched = top + (rows - top) * (up - top) / np.maximum(edge - top, 1e-6)
+    map_y = np.where((rows >= top) & (rows <= edge), stretched, rows)
+    map_x = np.broadcast_to(xs[None, :], map_y.shape).astype(np.float32)
+    out = rgb.copy()
+    warped = cv2.remap(rgb, map_x, map_y.astype(np.float32), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+    lash = np.clip(1.0 - np.abs(rows - edge) / 1.2, 0.0, 1.0) * 0.8 * c
+    inside = ((xs > ex[0]) & (xs < ex[-1]))[None, :]
+    a = (lash * inside)[:, :, None].astype(np.float32)
+    out[y0:y1, x0:x1] = warped * (1.0 - a) + _LASH.astype(np.float32) * a
+    return out
+
+
 def face_frame(t_s: float, *, roll_deg: float, mouth_open: float,
-               size_px: tuple[int, int] = (640, 360)) -> Rgb:
+               size_px: tuple[int, int] = (640, 360),
+               eyes_closed: tuple[float, float] = (0.0, 0.0)) -> Rgb:
     """One webcam-like frame: the photo's face, rolled ``roll_deg`` (clockwise on screen) about
-    the face centre, mouth opened by ``mouth_open`` (0..1), on a neutral background.
+    the face centre, mouth opened by ``mouth_open`` (0..1), on a neutral background;
+    ``eyes_closed`` lowers the lids of the image-left and image-right eye (0 open, 1 shut).
 
     ``t_s`` only adds a faint, deterministic sensor grain, so no two frames are identical."""
     w, h = size_px
     rgb, mask = _photo()
     src = _open_mouth(rgb, mouth_open)
+    for eye, closed in enumerate(eyes_closed):
+        src = _close_eye(src, eye, closed)
     scale = 0.42 * h / FACE_HEIGHT_SRC
     a = math.radians(roll_deg)
     ca, sa = math.cos(a) * scale, math.sin(a) * scale

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -100,6 +101,45 @@ def test_landmarks_are_frame_pixels(tracked: list[TrackedFace]) -> None:
     centre = first.landmarks_px.mean(axis=0)
     assert abs(centre[0] - 320) < 20 and abs(centre[1] - 162) < 25
     assert 0.5 < first.confidence <= 1.0
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_a_closed_eye_blinks_on_its_side_of_the_image(mirror: bool) -> None:
+    """The eye on the image's left drives blink_left (the avatar's eye on the image's left)."""
+    def frame(t_s: float, eyes: tuple[float, float]) -> npt.NDArray[np.uint8]:
+        f = facemedia.face_frame(t_s, roll_deg=0.0, mouth_open=0.0,
+                                 eyes_closed=eyes[::-1] if mirror else eyes)
+        return np.ascontiguousarray(f[:, ::-1]) if mirror else f
+
+    with FaceTracker() as tracker:
+        for i in range(CALIBRATION_FRAMES):
+            tracker.track(frame(i / FPS, (0.0, 0.0)), i / FPS)
+        for eyes, side in (((1.0, 0.0), "left"), ((0.0, 1.0), "right")):
+            t0 = 1.0 if side == "left" else 2.0
+            for i in range(4):
+                face = tracker.track(frame(t0 + i / FPS, eyes), t0 + i / FPS)
+            assert face is not None
+            shut, other = ((face.params.blink_left, face.params.blink_right) if side == "left"
+                           else (face.params.blink_right, face.params.blink_left))
+            assert shut > 0.7 and other < 0.15, (side, face.params)
+            assert abs(face.params.gaze_y) < 0.35
+
+
+def test_jaw_follows_speech(tmp_path: Path, piper_voice: Any) -> None:
+    """A face 'saying' a sentence (mouth from the speech's loudness): the tracked jaw follows."""
+    audio, rate_hz = facemedia.write_speech_wav(
+        tmp_path / "speech.wav", "Hello, this mug costs thirty nine yuan today.", tts=piper_voice)
+    mouth = facemedia.mouth_open_from_speech(audio, rate_hz, FPS)
+    assert mouth.max() > 0.8 and mouth.min() < 0.05
+    truth = facemedia.write_face_video(
+        tmp_path / "talk.mp4", duration_s=mouth.size / FPS, fps=FPS, roll_deg=lambda t: 0.0,
+        mouth_open=lambda t: float(mouth[min(round(t * FPS), mouth.size - 1)]))
+    with FaceTracker() as tracker:
+        faces = [tracker.track(f, float(t))
+                 for f, t in zip(_decode(tmp_path / "talk.mp4"), truth.t_s, strict=True)]
+    jaw = np.array([f.params.jaw_open if f is not None else np.nan for f in faces])
+    assert not np.isnan(jaw).any()
+    assert np.corrcoef(jaw, truth.mouth_open)[0, 1] > 0.85
 
 
 def test_no_face_gives_none_and_the_face_comes_back(tmp_path: Path) -> None:

@@ -57,6 +57,7 @@ STRETCH_FULL = 0.20      # mouth width growth (fraction of neutral width) at lip
 JAW_WIDENS = 0.10         # the corner landmarks spread this much (fraction) as the lips part
 PUCKER_FULL = 0.18       # mouth width shrink (fraction) at lip_pucker = 1
 PRESS_FULL = 0.45        # lip thickness loss (fraction) at lip_press = 1
+MAX_ZERO_TURN_RAD = math.radians(20.0)  # beyond this the closed-mouth zero is not updated
 BLINK_OPEN, BLINK_SHUT = 0.80, 0.30   # eye-aspect ratio over neutral: still open / fully shut
 GAZE_X_FULL, GAZE_Y_FULL = 0.20, 0.12  # iris offset (fraction of eye width) at gaze = ±1
 
@@ -107,14 +108,17 @@ class OneEuro:
         self._x, self._dx = None, 0.0
 
 
-# (min cutoff Hz, beta) per FaceParams field: the mouth and lids must keep up with speech and
+# One-Euro settings per FaceParams field: the mouth and lids must keep up with speech and
 # blinks, the head may be smoothed more.
-_FILTERS: dict[str, tuple[float, float]] = {
-    "jaw_open": (4.0, 2.0), "lip_pucker": (3.0, 1.0), "lip_press": (3.0, 1.0),
-    "lip_stretch": (3.0, 1.0), "smile": (2.0, 1.0), "tongue_up": (3.0, 1.0),
-    "blink_left": (6.0, 2.0), "blink_right": (6.0, 2.0), "brow_raise": (2.0, 1.0),
-    "head_yaw_rad": (1.0, 6.0), "head_pitch_rad": (1.0, 6.0), "head_roll_rad": (1.0, 6.0),
-    "gaze_x": (2.0, 1.0), "gaze_y": (2.0, 1.0), "breath": (1.0, 0.5),
+_FILTERS: dict[str, tuple[float, float, float]] = {
+    # (min cutoff Hz, beta per unit/s, derivative cutoff Hz)
+    "jaw_open": (4.0, 8.0, 4.0), "lip_pucker": (3.0, 4.0, 4.0), "lip_press": (3.0, 4.0, 4.0),
+    "lip_stretch": (3.0, 4.0, 4.0), "smile": (2.0, 2.0, 2.0), "tongue_up": (3.0, 4.0, 4.0),
+    "blink_left": (6.0, 8.0, 4.0), "blink_right": (6.0, 8.0, 4.0),
+    "brow_raise": (2.0, 2.0, 2.0),
+    "head_yaw_rad": (1.0, 6.0, 2.0), "head_pitch_rad": (1.0, 6.0, 2.0),
+    "head_roll_rad": (1.0, 6.0, 2.0),
+    "gaze_x": (2.0, 2.0, 2.0), "gaze_y": (2.0, 2.0, 2.0), "breath": (1.0, 0.5, 1.0),
 }
 
 
@@ -205,6 +209,7 @@ class FaceTracker:
         self._neutral: FloatArray | None = None   # (478, 3) face-frame landmarks
         self._neutral_shape: _Shape | None = None
         self._samples: list[FloatArray] = []
+        self._closed_gap = math.inf  # the most closed mouth seen since calibration
         self._filters = {f.name: OneEuro(*_FILTERS[f.name]) for f in fields(FaceParams)}
 
     def _open(self) -> Any:
@@ -224,6 +229,7 @@ class FaceTracker:
     def calibrate(self) -> None:
         """Make the next frames with a face (their median) the neutral pose and expression."""
         self._neutral, self._neutral_shape, self._samples = None, None, []
+        self._closed_gap = math.inf
         self._reset_filters()
 
     @property
@@ -302,7 +308,12 @@ class FaceTracker:
         r = _kabsch(neutral[RIGID], cur[RIGID])
         yaw, pitch, roll = euler_from_rotation(r)
         s = _shape(cur @ r)  # rows: R^T p, the face turned back to the neutral's frame
-        jaw = _clip01((s.gap - ns.gap) / JAW_FULL_GAP)
+        # The jaw's zero is the most closed mouth seen (not the median), so an operator who is
+        # already talking while the neutral is taken still closes to 0; turned-away frames,
+        # where the lips are foreshortened, do not count.
+        if abs(yaw) < MAX_ZERO_TURN_RAD and abs(pitch) < MAX_ZERO_TURN_RAD:
+            self._closed_gap = min(self._closed_gap, s.gap)
+        jaw = _clip01((s.gap - min(ns.gap, self._closed_gap)) / JAW_FULL_GAP)
         width = s.mouth_w / max(ns.mouth_w, 1e-9) - 1.0
         smile = _clip01((s.corner_lift - ns.corner_lift) / SMILE_FULL)
         stretch = _clip01((width - JAW_WIDENS * jaw) / STRETCH_FULL - 0.5 * smile)
@@ -314,14 +325,19 @@ class FaceTracker:
             ratio = ear / max(ear0, 1e-9)
             return _clip01((BLINK_OPEN - ratio) / (BLINK_OPEN - BLINK_SHUT))
 
+        blink_l, blink_r = blink(s.ear_l, ns.ear_l), blink(s.ear_r, ns.ear_r)
         brow = _clip01(0.5 * ((s.brow_l - ns.brow_l) + (s.brow_r - ns.brow_r)) / BROW_FULL)
-        gx = 0.5 * ((s.iris_l[0] - ns.iris_l[0]) + (s.iris_r[0] - ns.iris_r[0]))
-        gy = 0.5 * ((s.iris_l[1] - ns.iris_l[1]) + (s.iris_r[1] - ns.iris_r[1]))
+        # Gaze from the open eye(s): a closing lid drags the iris landmark down with it.
+        w_l, w_r = 1.0 - blink_l + 1e-6, 1.0 - blink_r + 1e-6
+        gx = (w_l * (s.iris_l[0] - ns.iris_l[0]) + w_r * (s.iris_r[0] - ns.iris_r[0])) / (w_l + w_r)
+        gy = (w_l * (s.iris_l[1] - ns.iris_l[1]) + w_r * (s.iris_r[1] - ns.iris_r[1])) / (w_l + w_r)
+        open_eyes = 1.0 - min(blink_l, blink_r)
         return FaceParams(
             jaw_open=jaw, lip_pucker=pucker, lip_press=press, lip_stretch=stretch, smile=smile,
-            blink_left=blink(s.ear_l, ns.ear_l), blink_right=blink(s.ear_r, ns.ear_r),
-            brow_raise=brow, head_yaw_rad=yaw, head_pitch_rad=pitch, head_roll_rad=roll,
-            gaze_x=_clip11(gx / GAZE_X_FULL), gaze_y=_clip11(-gy / GAZE_Y_FULL))
+            blink_left=blink_l, blink_right=blink_r, brow_raise=brow,
+            head_yaw_rad=yaw, head_pitch_rad=pitch, head_roll_rad=roll,
+            gaze_x=_clip11(gx / GAZE_X_FULL) * open_eyes,
+            gaze_y=_clip11(-gy / GAZE_Y_FULL) * open_eyes)
 
     def _add_sample(self, cur: FloatArray) -> None:
         """Grow the neutral: each sample is aligned to the first, the neutral is their median."""
