@@ -36,6 +36,7 @@ def run(seconds: float, width: int, height: int, audio_device: str | None,
     from studio.engine.live import LiveEngine
     from studio.outputs.base import OutputSpec
     from studio.paths import demo_show_path
+    from studio.program.switcher import Mode
     from studio.show.loader import load_show
 
     sink = audio_device is not None
@@ -49,8 +50,8 @@ def run(seconds: float, width: int, height: int, audio_device: str | None,
 
     def on_event(event: Event) -> None:
         if isinstance(event, FrameDelivered):
-            arrivals.append((time.perf_counter(), event.index, event.human))
-            if event.human == want_human[0]:
+            arrivals.append((time.perf_counter(), event.index, (event.mode == "human")))
+            if (event.mode == "human") == want_human[0]:
                 changed.set()
         elif isinstance(event, Status):
             last_status[:] = [event]
@@ -88,7 +89,7 @@ def run(seconds: float, width: int, height: int, audio_device: str | None,
         changed.clear()
         last_index = arrivals[-1][1]
         sent = time.perf_counter()
-        engine.send(cmd.SetTakeover(want_human[0]))
+        engine.send(cmd.SetMode(Mode.HUMAN if want_human[0] else Mode.AI))
         changed.wait(5)
         arrived = next(a for a in reversed(arrivals) if a[2] == want_human[0])
         first = next(a for a in arrivals if a[1] > last_index and a[2] == want_human[0])
@@ -132,7 +133,7 @@ def qt_takeover(width: int, height: int, switches: int, seconds: float) -> dict[
 
     def on_event(event: Event) -> None:
         if isinstance(event, FrameDelivered):
-            frames.append((time.perf_counter(), event.index, event.human))
+            frames.append((time.perf_counter(), event.index, (event.mode == "human")))
         elif isinstance(event, Status):
             statuses[:] = [event]
 

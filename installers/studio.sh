@@ -78,7 +78,7 @@ case "$verb" in
     ;;
   test)
     say "ruff"
-    ruff check studio tests bench
+    ruff check studio tests bench training
     say "mypy"
     mypy
     say "import contracts (the engine never imports Qt)"

@@ -176,6 +176,23 @@ def build_parser() -> argparse.ArgumentParser:
                      "stream sooner)")
     run.add_argument("--preset", default=None, metavar="X264_PRESET",
                      help="streams: x264 speed (superfast on up to 4 cores, else veryfast)")
+    run.add_argument("--camera", default=None, metavar="DEVICE|FILE",
+                     help="the human's camera: a number (0), /dev/video0, a camera's name, or "
+                     "a video file standing in for it (rehearsals); list them with "
+                     "studio devices")
+    run.add_argument("--mic", default=None, metavar="DEVICE|FILE",
+                     help="the human's microphone: a number, a name, 'default', or an audio "
+                     "file standing in for it")
+    run.add_argument("--mode", default="ai", choices=("ai", "human", "puppet"),
+                     help="who is on air first: the AI host (ai), the human on camera "
+                     "(human), or the human's face and voice driving the avatar (puppet)")
+    run.add_argument("--crossfade", type=float, default=0.2, metavar="SECONDS",
+                     help="how long a switch between modes crossfades (0.2; 0 is a hard cut)")
+
+    devices = sub.add_parser("devices", help="list cameras, microphones and sound outputs",
+                             description="List the cameras, microphones and sound outputs "
+                             "the studio can use (for --camera, --mic, --out audio:NAME).")
+    devices.set_defaults()
 
     from studio.obs.cli import add_obs_commands
 
@@ -186,6 +203,19 @@ def build_parser() -> argparse.ArgumentParser:
                      "'default' for the system's; list them with: python -m sounddevice); "
                      "the show is then paced by the sound card's clock")
     return parser
+
+
+def _devices() -> int:
+    from studio.inputs import list_cameras, list_microphones
+    from studio.outputs.audio_device import list_output_devices
+
+    for title, names in (("Cameras (--camera)", list_cameras()),
+                         ("Microphones (--mic)", list_microphones()),
+                         ("Sound outputs (--out audio:NAME)", list_output_devices())):
+        print(f"{title}:")
+        for name in names or ["(none found)"]:
+            print(f"  {name}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
                 ("preset", args.preset)) if value is not None)
             return run_live(args.show, args.out, obs_url=args.obs, cues_path=args.cues,
                             size=args.size, fps=args.fps, for_s=args.for_s,
-                            status_every_s=args.status_every, stream_options=stream_options)
+                            status_every_s=args.status_every, stream_options=stream_options,
+                            camera=args.camera, mic=args.mic, mode=args.mode,
+                            crossfade_s=args.crossfade)
+        if args.command == "devices":
+            return _devices()
         if args.command == "obs":
             from studio.obs.cli import run_obs_command
 

@@ -22,9 +22,18 @@ from typing import TextIO
 
 from studio.core.errors import UserInputError
 from studio.engine.cues import load_cues
-from studio.engine.events import Event, OutputsChanged, Problem, ShowEnded, Status
+from studio.engine.events import (
+    Event,
+    InputsChanged,
+    ModeChanged,
+    OutputsChanged,
+    Problem,
+    ShowEnded,
+    Status,
+)
 from studio.engine.live import LiveEngine
 from studio.engine.render import RenderSettings
+from studio.inputs.base import InputHealth, InputSpec, parse_camera, parse_mic
 from studio.outputs.base import (
     OutputHealth,
     OutputSpec,
@@ -33,6 +42,7 @@ from studio.outputs.base import (
     build_output,
     parse_target,
 )
+from studio.program.switcher import DEFAULT_CROSSFADE_S, MAX_CROSSFADE_S, parse_mode
 from studio.show.loader import load_show
 
 
@@ -42,6 +52,8 @@ class _Watch:
 
     status: Status | None = None
     outputs: tuple[OutputHealth, ...] = ()
+    inputs: tuple[InputHealth, ...] = ()
+    face_found: bool | None = None
     failed: dict[str, str] = field(default_factory=dict)  # output name -> first reason
     obs: str = ""
     obs_failed: str = ""
@@ -72,12 +84,19 @@ def status_line(watch: _Watch) -> str:
         s, outputs, obs = watch.status, watch.outputs, watch.obs
     if s is None:
         return "starting: loading the voice and drawing the cards"
-    who = "HUMAN" if s.human else "AI"
+    who = s.mode.upper()
     head = (f"[{_clock(s.elapsed_s)}] {who}{' paused' if s.paused else ''} · "
             f"{s.fps_delivered:.1f}/{s.fps_target:g} fps · dropped {s.frames_dropped}")
     if s.audio_underruns:
         head += f" · {s.audio_underruns} audio underruns"
-    return " · ".join([head, *(_health_text(h) for h in outputs), *([obs] if obs else [])])
+    with watch.lock:
+        inputs, face = watch.inputs, watch.face_found
+    ins = [f"{h.name} {h.state.value}" + (" silent" if h.silent else "")
+           + (" clipping" if h.clipping else "") for h in inputs]
+    if face is not None:
+        ins.append("face tracked" if face else "no face")
+    return " · ".join([head, *ins, *(_health_text(h) for h in outputs),
+                       *([obs] if obs else [])])
 
 
 def _obs_program(specs: list[OutputSpec]) -> tuple[str, str]:
@@ -93,12 +112,39 @@ def _obs_program(specs: list[OutputSpec]) -> tuple[str, str]:
                          "Media Source)")
 
 
+def check_inputs(camera: str | None, mic: str | None
+                 ) -> tuple[InputSpec | None, InputSpec | None]:
+    """Parse ``--camera`` and ``--mic``; a file that is not there is refused now (a device is
+    tried when the show starts, and stood in for if it cannot be opened)."""
+    specs: list[InputSpec | None] = []
+    for flag, text, parse in (("--camera", camera, parse_camera), ("--mic", mic, parse_mic)):
+        if text is None:
+            specs.append(None)
+            continue
+        spec = parse(text)
+        if spec.is_file and not Path(spec.target).is_file():
+            raise UserInputError(f"{flag} {spec.target}: no such file; give a video (camera) "
+                                 "or audio (microphone) file that exists, or a device")
+        specs.append(spec)
+    return specs[0], specs[1]
+
+
 def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
              cues_path: Path | None = None, size: tuple[int, int] = (1280, 720),
              fps: Fraction = Fraction(30), for_s: float | None = None,
              status_every_s: float = 5.0, stream_options: tuple[tuple[str, str], ...] = (),
+             camera: str | None = None, mic: str | None = None, mode: str = "ai",
+             crossfade_s: float = DEFAULT_CROSSFADE_S,
              out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     show = load_show(show_path)
+    inputs = check_inputs(camera, mic)
+    try:
+        first_mode = parse_mode(mode)
+    except ValueError as exc:
+        raise UserInputError(f"--mode: {exc}") from None
+    if not 0.0 <= crossfade_s <= MAX_CROSSFADE_S:
+        raise UserInputError(f"--crossfade {crossfade_s:g} is out of range; use 0 (a hard "
+                             f"cut) to {MAX_CROSSFADE_S:g} seconds")
     if not targets:
         raise UserInputError("studio run needs at least one --out: virtualcam, audio, "
                              "udp://127.0.0.1:5600, rtmp://HOST/APP/KEY or a file such as "
@@ -132,9 +178,21 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
                   + (f" — {event.fix}" if event.fix else ""), file=err, flush=True)
         elif isinstance(event, ShowEnded):
             watch.ended = True
+        elif isinstance(event, InputsChanged):
+            with watch.lock:
+                watch.inputs = event.inputs
+                watch.face_found = event.face_found
+        elif isinstance(event, ModeChanged):
+            resume = f"; the AI resumes at {event.resume.text!r}" if event.resume else ""
+            print(f"studio: mode {event.previous} → {event.mode} at "
+                  f"{_clock(event.at_samples / engine.sample_rate_hz)} "
+                  f"({time.strftime('%H:%M:%S', time.localtime(event.wall_time_s))}, "
+                  f"crossfade {event.crossfade_s * 1000:.0f} ms){resume}", file=out, flush=True)
 
     engine = LiveEngine(show, width_px=size[0], height_px=size[1], fps=fps,
-                        show_path=show_path, outputs=specs, stop_when_ended=True)
+                        show_path=show_path, outputs=specs, stop_when_ended=True,
+                        camera=inputs[0], mic=inputs[1], mode=first_mode,
+                        crossfade_s=crossfade_s)
     engine.subscribe(on_event)
     for cue in cues:
         engine.send_at(engine.clock.s_to_samples(cue.at_s), cue.command)

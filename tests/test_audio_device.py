@@ -23,7 +23,7 @@ import pytest
 from studio.core.errors import UserInputError
 from studio.core.media import AudioChunk
 from studio.engine import commands as cmd
-from studio.engine.events import Event, FrameDelivered, Problem, Status, TakeoverChanged
+from studio.engine.events import Event, FrameDelivered, ModeChanged, Problem, Status
 from studio.engine.live import LiveEngine
 from studio.outputs.audio_device import (
     TONE_PEAK,
@@ -33,6 +33,7 @@ from studio.outputs.audio_device import (
     list_output_devices,
 )
 from studio.outputs.base import OutputSpec, ProgramFormat, build_output, parse_target
+from studio.program.switcher import Mode
 from studio.show.loader import load_show
 from tests.test_live_engine import SHOW
 
@@ -357,15 +358,15 @@ def test_test_tone_plays_on_the_device_only(jack_server: subprocess.Popen[bytes]
                         outputs=[device, parse_target(str(recording))],
                         tts=piper_voice)  # type: ignore[arg-type]
     frames: list[FrameDelivered] = []
-    switched: list[TakeoverChanged] = []
+    switched: list[ModeChanged] = []
     engine.subscribe(lambda e: frames.append(e) if isinstance(e, FrameDelivered) else None)
-    engine.subscribe(lambda e: switched.append(e) if isinstance(e, TakeoverChanged) else None)
+    engine.subscribe(lambda e: switched.append(e) if isinstance(e, ModeChanged) else None)
     engine.start()
     deadline = time.monotonic() + 20
     while len(frames) < 15:
         assert time.monotonic() < deadline, "the show did not go on air"
         time.sleep(0.01)
-    engine.send(cmd.SetTakeover(True))  # the AI stops talking: the program is silent
+    engine.send(cmd.SetMode(Mode.HUMAN))  # the AI stops talking: the program is silent
     time.sleep(0.5)
     engine.send(cmd.PlayTestTone(0.4))
     time.sleep(1.2)

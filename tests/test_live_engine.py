@@ -19,14 +19,15 @@ from studio.engine import commands as cmd
 from studio.engine.events import (
     Event,
     FrameDelivered,
+    ModeChanged,
     Problem,
     QueueChanged,
     SentenceStarted,
     Status,
-    TakeoverChanged,
 )
 from studio.engine.live import LiveEngine
 from studio.program.queue import ProductStatus
+from studio.program.switcher import Mode
 from studio.show.loader import load_show
 
 W, H = 320, 180
@@ -115,21 +116,24 @@ def test_takeover_switches_the_next_frame_and_resumes_the_sentence(engine) -> No
     run_until(eng, rec, lambda: rec.frames()[-1].pts_samples > interrupted.start_samples + 9600)
     ai_frame = rec.frames()[-1]
     n_before = len(rec.frames())
-    eng.send(cmd.SetTakeover(True))
+    eng.send(cmd.SetCrossfade(0.0))  # a hard cut: the very next frame is the standby
+    eng.send(cmd.SetMode(Mode.HUMAN))
     eng.run_frames(1)
     human_frame = rec.frames()[n_before]
-    assert human_frame.human and not ai_frame.human
+    assert human_frame.mode == "human" and ai_frame.mode == "ai"
     assert np.abs(human_frame.rgba.astype(int) - ai_frame.rgba.astype(int)).mean() > 10
-    assert rec.of(TakeoverChanged)[-1].human
+    switch = rec.of(ModeChanged)[-1]
+    assert (switch.mode, switch.previous) == ("human", "ai")
+    assert switch.resume is not None and switch.resume.text == "It holds tea."
     # The AI's speech stops with a short fade: silence within 40 ms.
     eng.run_frames(30)
-    assert all(f.human for f in rec.frames()[n_before:])
+    assert all(f.mode == "human" for f in rec.frames()[n_before:])
     assert [s.text for s in rec.sentences()][-1] == "It holds tea."
-    eng.send(cmd.SetTakeover(False))
+    eng.send(cmd.SetMode(Mode.AI))
     run_until(eng, rec, lambda: len(rec.sentences()) > 3)
     resumed = rec.sentences()[3]
     assert resumed.text == "It holds tea." and resumed.start_samples > interrupted.start_samples
-    assert not rec.frames()[-1].human
+    assert rec.frames()[-1].mode == "ai"
 
 
 def test_takeover_audio_fades_out(write_show: Callable[[str], Path], piper_voice: object,
@@ -146,7 +150,7 @@ def test_takeover_audio_fades_out(write_show: Callable[[str], Path], piper_voice
     start = rec.sentences()[-1].start_samples
     run_until(eng, rec, lambda: rec.frames()[-1].pts_samples > start + 12000)
     cut_at = rec.frames()[-1].pts_samples + 1600
-    eng.send(cmd.SetTakeover(True))
+    eng.send(cmd.SetMode(Mode.HUMAN))
     eng.run_frames(20)
     eng.send(cmd.StopRecording())
     eng.run_frames(1)
@@ -308,5 +312,5 @@ def test_a_voice_that_cannot_load_keeps_the_output_on_air(
     assert problems and "voice cannot be loaded" in problems[0].message
     assert "voice model not found" in problems[0].message
     frames = rec.frames()
-    assert len(frames) == 30 and not frames[-1].human  # the host is on air, silent
+    assert len(frames) == 30 and frames[-1].mode == "ai"  # the host is on air, silent
     assert not rec.sentences()

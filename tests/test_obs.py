@@ -27,7 +27,7 @@ import pytest
 from PIL import Image
 
 from studio.engine import commands as cmd
-from studio.engine.events import Event, FrameDelivered, SentenceStarted, TakeoverChanged
+from studio.engine.events import Event, FrameDelivered, ModeChanged, SentenceStarted
 from studio.engine.live import LiveEngine
 from studio.obs.cli import add_obs_commands, run_obs_command
 from studio.obs.client import (
@@ -51,6 +51,7 @@ from studio.obs.setup import (
 )
 from studio.obs.state import ObsState
 from studio.outputs.base import Backoff, OutputSpec, OutputState
+from studio.program.switcher import Mode
 from studio.show.loader import load_show
 from tests.obs_server import ObsServer, free_port
 
@@ -332,19 +333,19 @@ class ShowWatcher:
         self.frames: deque[tuple[float, int, bool, npt.NDArray[np.uint8]]] = deque(maxlen=150)
         self.delivered = 0
         self.sentences: list[SentenceStarted] = []
-        self.takeovers: list[tuple[float, TakeoverChanged]] = []
+        self.takeovers: list[tuple[float, ModeChanged]] = []
         self.lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, FrameDelivered):
             self.delivered += 1
-            if self.delivered % 2 == 0 or event.human:
-                item = (time.monotonic(), event.index, event.human, small(event.rgba))
+            if self.delivered % 2 == 0 or (event.mode == "human"):
+                item = (time.monotonic(), event.index, (event.mode == "human"), small(event.rgba))
                 with self.lock:
                     self.frames.append(item)
         elif isinstance(event, SentenceStarted):
             self.sentences.append(event)
-        elif isinstance(event, TakeoverChanged):
+        elif isinstance(event, ModeChanged):
             self.takeovers.append((time.monotonic(), event))
 
     def best_match(self, picture: npt.NDArray[np.uint8]) -> tuple[float, float, bool]:
@@ -381,7 +382,7 @@ def on_air(obs: ObsServer, piper_voice: object, write_show: Callable[[str], Path
     controller.setup()
     engine = LiveEngine(load_show(write_show(SHOW)), width_px=W, height_px=H,
                         outputs=[OutputSpec("stream", target)], tts=piper_voice,  # type: ignore[arg-type]
-                        realtime=True)
+                        realtime=True, crossfade_s=0.0)
     watcher = ShowWatcher()
     engine.subscribe(watcher)
     controller.attach(engine)
@@ -434,7 +435,7 @@ def test_obs_shows_our_show(on_air: tuple[LiveEngine, ObsController, ShowWatcher
     assert watcher.sentences[-1].product_id == "pot"
 
     # Takeover: OBS's program switches to the human scene, and back.
-    engine.send(cmd.SetTakeover(True))
+    engine.send(cmd.SetMode(Mode.HUMAN))
     wait_for(lambda: client.current_program_scene() == HUMAN_SCENE, 5,
              "OBS's program to switch to the human scene")
     wait_for(lambda: controller.state.scene == HUMAN_SCENE, 2, "the controller to see it")
@@ -452,7 +453,7 @@ def test_obs_shows_our_show(on_air: tuple[LiveEngine, ObsController, ShowWatcher
 
     wait_for(obs_shows_standby, 15, "OBS to show our standby picture", every_s=0.0)
     print(f"takeover frame to OBS's program: ≤ {seen_at[0] - switched_at:.2f} s")
-    engine.send(cmd.SetTakeover(False))
+    engine.send(cmd.SetMode(Mode.AI))
     wait_for(lambda: client.current_program_scene() == AI_SCENE, 5,
              "OBS's program to switch back to the AI scene")
     assert [s.scene for s in states.states if s.scene].count(HUMAN_SCENE) >= 1
@@ -475,7 +476,7 @@ def test_obs_quitting_never_stops_the_show(
     before = watcher.delivered
     wait_for(lambda: watcher.delivered >= before + 30, 10, "the show to go on without OBS")
     assert all(h.state == OutputState.UP for h in engine.outputs), engine.outputs
-    engine.send(cmd.SetTakeover(True))  # wanted while OBS is away: applied when it is back
+    engine.send(cmd.SetMode(Mode.HUMAN))  # wanted while OBS is away: applied when it is back
     obs.start()
     wait_for(lambda: controller.state.connected and controller.state.scene == HUMAN_SCENE, 15,
              "the controller to reconnect and put the human scene back on OBS's program")

@@ -1,8 +1,10 @@
-"""The program picture, composed on the GPU: background, host, product card, AI label.
+"""The program picture, composed on the GPU: background, host, camera, product card, AI label.
 
 Every layer is a texture or a draw call into one offscreen framebuffer; a last pass turns the
 picture into the encoder's YUV 4:2:0 bytes on the GPU, so the CPU only copies 1.5 bytes a pixel.
-The AI-generated label is always the last layer drawn; nothing can switch it off.
+The camera (a human on air) covers the host, fitted to the frame; the card stays above it. The
+AI-generated label is always the last layer drawn, in every frame that shows any of the avatar
+or carries a synthetic voice: the program switcher decides, the compositor only obeys.
 """
 
 from __future__ import annotations
@@ -39,12 +41,14 @@ void main() {
 _QUAD_FRAG = """
 uniform sampler2D u_tex;
 uniform float u_alpha;
+uniform vec4 u_uv;                // the part of the texture shown: u0, v0, u size, v size
 varying vec2 v_uv;
 void main() {
-    vec4 c = texture2D(u_tex, v_uv);
+    vec4 c = texture2D(u_tex, u_uv.xy + v_uv * u_uv.zw);
     gl_FragColor = vec4(c.rgb, c.a * u_alpha);
 }
 """
+_ALL_UV = (0.0, 0.0, 1.0, 1.0)
 # Pack the picture as yuv420p bytes (BT.709, limited range), four bytes per RGBA texel:
 # one pass writes the Y plane, a second (run for U, then V) the quarter-size chroma planes.
 _Y_FRAG = """
@@ -146,6 +150,10 @@ class Compositor:
         # One texture per product, uploaded once: a looping show re-uploading cards every
         # round leaked GPU memory (vispy frees textures only when collected).
         self._card_textures: dict[object, Any] = {}
+        self._camera: Any = None
+        self._camera_shape: tuple[int, int] | None = None
+        self._camera_uv = _ALL_UV
+        self._last_overlay: tuple[float, bool] = (0.0, True)
         self._avatar: Any = None
         if draw_host:
             from studio.avatar.renderer import AvatarRenderer
@@ -189,6 +197,30 @@ class Compositor:
             texture = self._card_textures[key] = self._texture(rgba)
         self._card = texture
 
+    def set_camera(self, rgb: npt.NDArray[np.uint8]) -> None:
+        """The camera picture (RGB or RGBA, any size) for the next ``compose``: cover-fitted to
+        the frame (centred, cropped to the frame's aspect), one texture reused while the size
+        stays the same."""
+        h, w = int(rgb.shape[0]), int(rgb.shape[1])
+        data = np.ascontiguousarray(rgb)
+        self.gl.make_current()
+        if self._camera is None or self._camera_shape != (h, w) or \
+                self._camera.shape[2] != data.shape[2]:
+            if self._camera is not None:
+                self._camera.delete()
+            self._camera = self._gloo.Texture2D(data, interpolation="linear")
+            self._camera_shape = (h, w)
+            frame_aspect = self.width_px / self.height_px
+            aspect = w / h
+            if aspect > frame_aspect:  # wider than the frame: crop the sides
+                uw = frame_aspect / aspect
+                self._camera_uv = ((1.0 - uw) / 2, 0.0, uw, 1.0)
+            else:
+                vh = aspect / frame_aspect
+                self._camera_uv = (0.0, (1.0 - vh) / 2, 1.0, vh)
+        else:
+            self._camera.set_data(data)
+
     def forget_card(self, key: object) -> None:
         """Drop a card's texture (its product was edited); the next ``set_card`` uploads."""
         texture = self._card_textures.pop(key, None)
@@ -198,10 +230,12 @@ class Compositor:
         if texture is not None:
             texture.delete()
 
-    def _draw_texture(self, texture: Any, rect: Rect, alpha: float = 1.0) -> None:
+    def _draw_texture(self, texture: Any, rect: Rect, alpha: float = 1.0,
+                      uv: tuple[float, float, float, float] = _ALL_UV) -> None:
         self._quad["u_tex"] = texture
         self._quad["u_rect"] = tuple(float(v) for v in rect)
         self._quad["u_alpha"] = float(alpha)
+        self._quad["u_uv"] = uv
         self._quad.draw("triangle_strip")
 
     def _full_rect(self) -> Rect:
@@ -220,13 +254,22 @@ class Compositor:
         self._gloo.set_scissor(x, self.height_px - y - h, w, h)
 
     def compose(self, params: FaceParams, card_alpha: float = 1.0,
-                card_offset_px: int = 0) -> None:
+                card_offset_px: int = 0, *, camera_alpha: float = 0.0,
+                label: bool = True) -> None:
         """Draw one frame into the framebuffer (read it with ``read_yuv420p``/``read_rgba``).
 
         Only what changed is redrawn: the host's rect every frame, the card while it moves;
-        the background and label stay in the framebuffer from the frame before.
+        the background and label stay in the framebuffer from the frame before. While the
+        camera shows (``camera_alpha`` > 0, after ``set_camera``) every frame is redrawn.
         """
         gloo = self._gloo
+        if self._camera is None:
+            camera_alpha = 0.0
+        camera_alpha = min(max(camera_alpha, 0.0), 1.0)
+        overlay = (camera_alpha, label)
+        if camera_alpha > 0.0 or overlay != self._last_overlay:
+            self._full_redraw = True
+        self._last_overlay = overlay
         card_state = (self._card_key, round(card_alpha, 3), card_offset_px)
         x, y, w, h = self.layout.card_rect_px
         card_rect = (min(x, x + card_offset_px), y, w + abs(card_offset_px), h)
@@ -256,7 +299,8 @@ class Compositor:
             gloo.set_state(blend=False)  # opaque and pixel-aligned: the cheap path on llvmpipe
             self._draw_texture(self._background, self._full_rect())
             gloo.set_state(blend=True)
-            if self._avatar is not None and self._overlaps(rect, self.layout.host_rect_px):
+            if self._avatar is not None and camera_alpha < 1.0 and \
+                    self._overlaps(rect, self.layout.host_rect_px):
                 self._avatar.draw(params, self.layout.host_rect_px,
                                   (self.width_px, self.height_px))
                 gloo.set_viewport(0, 0, self.width_px, self.height_px)
@@ -264,9 +308,15 @@ class Compositor:
                                blend_func=("src_alpha", "one_minus_src_alpha", "one",
                                            "one_minus_src_alpha"))
                 self._scissor(rect)
+            if camera_alpha > 0.0:
+                gloo.set_state(blend=camera_alpha < 1.0)
+                self._draw_texture(self._camera, self._full_rect(), camera_alpha,
+                                   self._camera_uv)
+                gloo.set_state(blend=True)
             if self._card is not None and card_alpha > 0.0:
                 self._draw_texture(self._card, (x + card_offset_px, y, w, h), card_alpha)
-            self._draw_texture(self._label, self._label_rect)  # always last, always on
+            if label:
+                self._draw_texture(self._label, self._label_rect)  # always last
         gloo.set_state(scissor_test=False)
         self.gl.end()
 

@@ -7,17 +7,21 @@ Keys use Qt's portable text form ("F9", "Ctrl+Right") so any front end can parse
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from studio.engine.commands import (
+    CalibrateFace,
     Command,
     InterruptNow,
     NextProduct,
+    SetMode,
     SkipSentence,
     TogglePause,
     ToggleTakeover,
 )
+from studio.program.switcher import Mode
 
 QUICK_PHRASE_COUNT = 9
 
@@ -53,8 +57,21 @@ def _quick_phrase_actions() -> tuple[Action, ...]:
 
 ACTIONS: tuple[Action, ...] = (
     Action("takeover", "Takeover (AI ⇄ human)", "F9",
-           "Switch the program between the AI host and the human within one frame",
+           "Switch the program between the AI host and the human (the takeover mode last "
+           "used: on camera, or puppeteering the avatar) within one frame",
            ToggleTakeover, "Takeover"),
+    Action("mode_human", "Human on camera", "F10",
+           "Put the human on camera on air (camera and microphone, the card stays; no AI "
+           "label)", functools.partial(SetMode, Mode.HUMAN), "Takeover"),
+    Action("mode_puppet", "Puppet (human drives the avatar)", "F11",
+           "The operator's face and voice drive the avatar (the AI label stays)",
+           functools.partial(SetMode, Mode.PUPPET), "Takeover"),
+    Action("mode_ai", "AI host", "F12",
+           "Hand back to the AI host: it resumes at the start of the interrupted sentence",
+           functools.partial(SetMode, Mode.AI), "Takeover"),
+    Action("calibrate_face", "Calibrate face", "Ctrl+K",
+           "Your face as it is now becomes the avatar's neutral pose (puppet mode)",
+           CalibrateFace, "Takeover"),
     Action("next_product", "Next product", "Ctrl+Right",
            "Move on to the next product at the next sentence boundary", NextProduct),
     Action("pause_resume", "Pause / resume", "F5",

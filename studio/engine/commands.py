@@ -9,20 +9,53 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.inputs.base import InputSpec
 from studio.outputs.base import OutputSpec
+from studio.program.switcher import Mode
 from studio.show.model import Product
 
 
 @dataclass(frozen=True, slots=True)
-class SetTakeover:
-    """Switch the program to the human (standby picture) or back to the AI host."""
+class SetMode:
+    """Put the AI host, the human on camera or the human puppeteering the avatar on air,
+    from the next frame (crossfading if a crossfade is set)."""
 
-    human: bool
+    mode: Mode
 
 
 @dataclass(frozen=True, slots=True)
 class ToggleTakeover:
-    pass
+    """The takeover key: from the AI to ``to`` (None: the takeover mode last used, human at
+    first), from a human mode back to the AI."""
+
+    to: Mode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetCrossfade:
+    """How long a switch between modes crossfades the picture (0: a hard cut)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class SetCamera:
+    """Use this camera (a device or a video file) for the human modes; ``None``: no camera
+    (the human mode shows the standby picture)."""
+
+    spec: InputSpec | None
+
+
+@dataclass(frozen=True, slots=True)
+class SetMicrophone:
+    """Use this microphone (a device or an audio file) for the human modes; ``None``: none."""
+
+    spec: InputSpec | None
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrateFace:
+    """The operator's face as it is now becomes the avatar's neutral pose (puppet mode)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +179,8 @@ class PlayTestTone:
     seconds: float = 1.0
 
 
-Command = (SetTakeover | ToggleTakeover | Interject | InterruptNow | SkipSentence | NextProduct
+Command = (SetMode | ToggleTakeover | SetCrossfade | SetCamera | SetMicrophone
+           | CalibrateFace | Interject | InterruptNow | SkipSentence | NextProduct
            | GoToProduct | SetSkipped | ReorderQueue | PinProduct | UpsertProduct | SetPaused
            | TogglePause | SetStandbyImage | StartRecording | StopRecording | AddOutput
            | RemoveOutput | SetAudioVolume | PlayTestTone)

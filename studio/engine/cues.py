@@ -19,7 +19,9 @@ now = false
 ```
 
 Besides the table's ids there are ``interject``, ``go_to`` and, for scheduled shows that
-must know who is on air, ``human`` and ``ai`` (takeover to a given side, not a toggle).
+must know who is on air, ``ai``, ``human`` and ``puppet`` (that mode, not a toggle; the same
+as ``mode_ai``, ``mode_human``, ``mode_puppet``), and ``crossfade`` with ``seconds`` (how
+long the following switches crossfade; 0 is a hard cut).
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from pathlib import Path
 from studio.core.errors import UserInputError
 from studio.engine import commands as cmd
 from studio.engine.actions import ACTIONS, DEFAULT_QUICK_PHRASES
+from studio.program.switcher import MAX_CROSSFADE_S, Mode
 
-EXTRA_ACTIONS = ("interject", "go_to", "human", "ai")
-_FIELDS = {"at_s", "action", "text", "interrupt", "product", "now"}
+EXTRA_ACTIONS = ("interject", "go_to", "ai", "human", "puppet", "crossfade")
+_FIELDS = {"at_s", "action", "text", "interrupt", "product", "now", "seconds"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +75,20 @@ def _command(entry: dict[str, object], product_ids: set[str]) -> cmd.Command:
             raise ValueError(f"go_to needs product = one of the show's ids: "
                              f"{', '.join(sorted(product_ids))}")
         return cmd.GoToProduct(product, now=now)
-    if action in {"human", "ai"}:
-        return cmd.SetTakeover(action == "human")
+    if action in {"human", "ai", "puppet"}:
+        return cmd.SetMode(Mode(action))
+    if action == "crossfade":
+        seconds = entry.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or \
+                not 0 <= seconds <= MAX_CROSSFADE_S:
+            raise ValueError(f"crossfade needs seconds = 0..{MAX_CROSSFADE_S} (0: a hard cut)")
+        return cmd.SetCrossfade(float(seconds))
     if isinstance(action, str) and action.startswith("quick_phrase_"):  # the default phrases
         n = int(action.rsplit("_", 1)[1])
         return cmd.Interject(DEFAULT_QUICK_PHRASES[n - 1], interrupt=interrupt)
     for a in ACTIONS:
         if a.id == action and a.command is not None:
-            if isinstance(a.command, type) and a.command is cmd.NextProduct:
+            if a.command is cmd.NextProduct:
                 return cmd.NextProduct(now=now)
             return a.command()
     raise ValueError(f"unknown action {action!r}; use one of: {', '.join(known_actions())}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from studio.inputs.base import InputHealth
 from studio.outputs.base import OutputHealth
 from studio.program.queue import QueueEntry
 
@@ -56,21 +57,46 @@ class FrameDelivered:
     index: int
     pts_samples: int
     rgba: npt.NDArray[np.uint8] = field(repr=False)
-    human: bool
+    mode: str  # "ai", "human", "puppet": who is on air in this frame (a crossfade's target)
+    label: bool  # the AI label is drawn: the avatar shows, or a synthetic voice speaks
 
 
 @dataclass(frozen=True, slots=True)
-class TakeoverChanged:
-    human: bool
+class ResumePoint:
+    """Where the AI host picks up again when it is back on air: the start of this sentence."""
+
+    product_id: str | None
+    kind: str  # "intro", "script", "outro", "interjection"
+    sentence_index: int  # into ScriptShown.sentences for script lines, else -1
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChanged:
+    """Who is on air changed (takeover button, hotkey, cue) at ``at_samples``."""
+
+    mode: str
+    previous: str
     at_samples: int
     wall_time_s: float  # time.time() of the switch, for the log
+    crossfade_s: float
+    resume: ResumePoint | None  # where the AI resumes (shown on the teleprompter)
+
+
+@dataclass(frozen=True, slots=True)
+class InputsChanged:
+    """The camera's and microphone's state, and the puppet's face tracking."""
+
+    inputs: tuple[InputHealth, ...]
+    face_found: bool | None  # None: not tracking (no camera, or not in puppet mode)
+    tracking_ms: float
+    a2f_provider: str  # where the audio-to-face model runs ("CPU", "CUDA"); "" if not loaded
 
 
 @dataclass(frozen=True, slots=True)
 class Status:
-    on_air: bool
+    mode: str
     paused: bool
-    human: bool
     recording: bool
     fps_target: float
     fps_delivered: float
@@ -118,5 +144,5 @@ class AudioMeter:
     at_samples: int
 
 
-Event = (QueueChanged | ScriptShown | SentenceStarted | FrameDelivered | TakeoverChanged
-         | Status | Problem | ShowEnded | OutputsChanged | AudioMeter)
+Event = (QueueChanged | ScriptShown | SentenceStarted | FrameDelivered | ModeChanged
+         | InputsChanged | Status | Problem | ShowEnded | OutputsChanged | AudioMeter)

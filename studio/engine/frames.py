@@ -35,6 +35,8 @@ class FrameState:
     face: FaceParams
     product_id: str | None
     card_alpha: float
+    camera_alpha: float = 0.0  # the human on camera covers the host (0..1)
+    label: bool = True  # the AI label: whenever the avatar shows or a synthetic voice speaks
 
 
 class FrameRenderer:
@@ -107,7 +109,8 @@ class FrameRenderer:
             self.compositor.set_card(None, None)
         ease = 1.0 - (1.0 - state.card_alpha) ** 3
         self.compositor.compose(state.face, card_alpha=ease,
-                                card_offset_px=round((1.0 - ease) * self._slide_px))
+                                card_offset_px=round((1.0 - ease) * self._slide_px),
+                                camera_alpha=state.camera_alpha, label=state.label)
 
     def close(self) -> None:
         self.compositor.close()

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TypeVar
@@ -33,19 +34,33 @@ from studio.engine.events import (
     AudioMeter,
     Event,
     FrameDelivered,
+    InputsChanged,
+    ModeChanged,
     OutputsChanged,
     Problem,
     QueueChanged,
+    ResumePoint,
     ScriptShown,
     SentenceStarted,
     ShowEnded,
     Status,
-    TakeoverChanged,
     WordTiming,
 )
 from studio.engine.frames import FrameRenderer, FrameState
+from studio.engine.puppet import FACE_LOST_WARN_S, PuppetFace
 from studio.engine.render import show_seed
 from studio.face.motion import FaceMotion
+from studio.face.params import blend
+from studio.inputs.base import (
+    AudioInput,
+    InputHealth,
+    InputKind,
+    InputSpec,
+    InputState,
+    VideoInput,
+    build_audio_input,
+    build_video_input,
+)
 from studio.outputs.audio_device import AudioDeviceOutput
 from studio.outputs.base import (
     FramePolicy,
@@ -60,6 +75,7 @@ from studio.outputs.base import (
 from studio.program.core import Pacing, Placement, ProgramCore
 from studio.program.live_program import LiveProgram
 from studio.program.rundown import LineKind, ScriptLine
+from studio.program.switcher import DEFAULT_CROSSFADE_S, Mix, Mode, Switcher
 from studio.program.timeline import ProductSegment
 from studio.show.model import Show
 from studio.voice.types import SpeechClip, TTSEngine
@@ -165,7 +181,10 @@ class LiveEngine:
                  clock: MonotonicClock | None = None,
                  outputs: Iterable[Output | OutputSpec] = (),
                  tts: TTSEngine | None = None, realtime: bool = True,
-                 stop_when_ended: bool = False) -> None:
+                 stop_when_ended: bool = False,
+                 camera: InputSpec | VideoInput | None = None,
+                 mic: InputSpec | AudioInput | None = None,
+                 mode: Mode = Mode.AI, crossfade_s: float = DEFAULT_CROSSFADE_S) -> None:
         self.width_px = width_px
         self.height_px = height_px
         self.fps = fps
@@ -190,11 +209,25 @@ class LiveEngine:
         self._scheduled: list[tuple[int, int, cmd.Command]] = []  # (at, order, command) heap
         self._done = threading.Event()
         self._problems_seen: dict[str, float] = {}
+        self._camera_wanted = camera
+        self._mic_wanted = mic
+        self._switcher = Switcher(self.clock.sample_rate_hz, mode, crossfade_s)
+        self._takeover_mode = mode if mode is not Mode.AI else Mode.HUMAN
+        self._camera: VideoInput | None = None
+        self._mic: AudioInput | None = None
+        # Inputs opened on a helper thread (a device can take a while), swapped in between
+        # frames: (kind, the opened input or None)
+        self._opened_inputs: queue.SimpleQueue[tuple[InputKind, VideoInput | AudioInput | None]] \
+            = queue.SimpleQueue()
 
     # --- public API -----------------------------------------------------------------------
     @property
     def sample_rate_hz(self) -> int:
         return self.clock.sample_rate_hz
+
+    @property
+    def mode(self) -> Mode:
+        return self._switcher.mode
 
     @property
     def show(self) -> Show:
@@ -313,8 +346,11 @@ class LiveEngine:
                                      ts.phonemes, audio, ts.start_samples))
         self._placed: deque[Placement] = deque()  # the line being said, and the one to come
         self._last_started = -1
-        self._human = False
         self._paused = False
+        self._puppet = PuppetFace(self.clock.sample_rate_hz)
+        self._inputs_health: tuple[InputHealth, ...] = ()
+        self._face_warned = False
+        self._mix = self._switcher.mix(0, 0)
         self._format = ProgramFormat(self.width_px, self.height_px, self.fps,
                                      self.clock.sample_rate_hz)
         self._present: deque[ProgramFrame] = deque()  # realtime frames wait for their sound
@@ -326,6 +362,14 @@ class LiveEngine:
         self._volume = (1.0, False)
         for output in self._outputs:
             self._open_output(output, 0)
+        if self._camera_wanted is not None:
+            self._set_input(InputKind.CAMERA, self._open_input(self._camera_wanted))
+        if self._mic_wanted is not None:
+            self._set_input(InputKind.MIC, self._open_input(self._mic_wanted))
+        if self.mode is not Mode.AI:
+            self._emit(ModeChanged(self.mode.value, Mode.AI.value, 0, time.time(), 0.0,
+                                   self._resume_point(None)))
+            self._mode_problems()
         self._dropped = 0
         self._delivered = 0
         self._delivery_times: deque[float] = deque(maxlen=int(float(self.fps)) * 2)
@@ -486,7 +530,8 @@ class LiveEngine:
                     len(self._present) <= MAX_PRESENT_DELAY_FRAMES:
                 break
             shown = self._present.popleft()
-            self._emit(FrameDelivered(shown.index, shown.pts_samples, shown.rgba, shown.human))
+            self._emit(FrameDelivered(shown.index, shown.pts_samples, shown.rgba, shown.mode,
+                                      shown.synthetic))
             for output in self._outputs:
                 if output.realtime and output.alive:
                     self._feed(output, output.send_video, shown)
@@ -540,6 +585,9 @@ class LiveEngine:
         for output in list(self._outputs):
             self._close_output(output, forget=False)  # listed, with how each ended
         self._check_outputs()
+        for kind in (InputKind.CAMERA, InputKind.MIC):
+            self._set_input(kind, None)
+        self._puppet.close()
         self._synth.close()
         self._renderer.close()
 
@@ -548,6 +596,7 @@ class LiveEngine:
         s0 = self.clock.frame_start_sample(index)
         s1 = self.clock.frame_start_sample(index + 1)
         try:
+            self._swap_inputs()
             self._apply_commands(s0)
             self._schedule_speech(s0, s1)
         except Exception as exc:
@@ -555,27 +604,26 @@ class LiveEngine:
             self._emit(Problem(f"internal error while scheduling speech: {exc}"))
         self._emit_started(s1)
         audio = self._core.audio_between(s0, s1)
+        mix = self._mix = self._switcher.mix(s0, s1, synthetic_voice=bool(audio.samples.any()))
+        audio = self._with_microphone(audio)
         rgba = self._last_rgba
         yuv: npt.NDArray[np.uint8] | None = None
         lossless = any(o.policy == FramePolicy.LOSSLESS and o.alive for o in self._outputs)
         if render or lossless:  # a recording gets every frame, the last picture if late
             if render:
                 try:
-                    if self._human:
-                        rgba = self._standby
-                    else:
-                        rgba, yuv = self._render_ai(index, s0)
+                    rgba, yuv = self._render(index, s0, mix)
                 except Exception as exc:
                     _LOG.exception("frame %d failed", index)
                     self._emit(Problem(f"frame {index} could not be rendered: {exc}",
                                        "the output shows the standby picture meanwhile"))
-                    rgba = self._standby
+                    rgba, yuv = self._standby, None
                 self._last_rgba = rgba
                 self._delivered += 1
                 self._delivery_times.append(time.monotonic())
             else:
                 self._dropped += 1
-            self._deliver(ProgramFrame(index, s0, rgba, yuv, self._human), audio)
+            self._deliver(ProgramFrame(index, s0, rgba, yuv, mix.label, mix.mode.value), audio)
         else:
             self._dropped += 1
             self._deliver(None, audio)
@@ -587,16 +635,53 @@ class LiveEngine:
         self._meter(audio)
         if index % STATUS_EVERY_FRAMES == 0:
             self._check_outputs()
+            self._check_inputs(s0)
             self._emit(self._status(s0))
         self._frame_index = index + 1
 
-    def _render_ai(self, index: int, s0: int) -> tuple[npt.NDArray[np.uint8],
-                                                        npt.NDArray[np.uint8] | None]:
+    def _with_microphone(self, audio: AudioChunk) -> AudioChunk:
+        """The program's sound: the AI's voice plus the microphone while a human is on air
+        (20 ms fades at a switch). The microphone is read every frame, on air or not, so its
+        buffer never fills up and the audio-to-face model is warm when the puppet goes on."""
+        mic = self._mic
+        if mic is None:
+            return audio
+        n = audio.n_samples
+        try:
+            samples = mic.read(audio.pts_samples, n)
+        except Exception as exc:
+            _LOG.exception("microphone %s failed", mic.name)
+            self._emit(Problem(f"microphone {mic.name} failed: {exc}",
+                               "the program goes on without it; choose the microphone again"))
+            self._set_input(InputKind.MIC, None)
+            return audio
+        self._puppet.hear(samples)
+        if not self._switcher.mic_audible(audio.pts_samples, n):
+            return audio
+        mixed = audio.samples + samples * self._switcher.mic_gains(audio.pts_samples, n)
+        np.clip(mixed, -1.0, 1.0, out=mixed)
+        return AudioChunk(audio.pts_samples, mixed.astype(np.float32, copy=False),
+                          audio.sample_rate_hz)
+
+    def _render(self, index: int, s0: int, mix: Mix) -> tuple[npt.NDArray[np.uint8],
+                                                            npt.NDArray[np.uint8] | None]:
         pinned = self._program.pinned
         segment = self._core.segment_at(s0)
         if pinned is not None and (segment is None or pinned != segment.product_id):
             segment = ProductSegment(pinned, "", 0, 0)
-        state = self._renderer.state_at(index, segment)
+        state = self._renderer.state_at(index, segment)  # the AI's face moves on, always
+        rate = self.clock.sample_rate_hz
+        # Read every frame, on air or not: a file standing in for the camera then plays in
+        # step with the one standing in for the microphone (both from the show's start).
+        camera = self._camera.frame_at(s0, rate) if self._camera is not None else None
+        face = state.face
+        if mix.puppet > 0.0:
+            puppet = self._puppet.face_at(camera, s0 / rate, face, 1.0 / float(self.fps))
+            face = blend(face, puppet, mix.puppet)
+        if mix.camera > 0.0:  # the human, or the standby picture while there is no camera
+            self._renderer.compositor.set_camera(camera.rgb if camera is not None
+                                                 else self._standby)
+        state = replace(state, face=face, camera_alpha=mix.camera, label=mix.label)
         self._renderer.draw(state)
         compositor = self._renderer.compositor
         wants_yuv = any(o.wants_yuv and o.alive for o in self._outputs)
@@ -610,7 +695,8 @@ class LiveEngine:
         core = self._core
         while self._placed and self._placed[0].end_samples <= s0:
             self._placed.popleft()
-        if self._human or self._paused or self._mute or not core.wants_next_line(s1):
+        if self.mode is not Mode.AI or self._paused or self._mute or \
+                not core.wants_next_line(s1):
             return
         if self._placed and self._placed[-1].start_samples >= s0:
             return  # the next line is placed and waits for its time
@@ -723,23 +809,23 @@ class LiveEngine:
     def _apply(self, c: cmd.Command, s0: int) -> None:
         program = self._program
         if isinstance(c, cmd.ToggleTakeover):
-            c = cmd.SetTakeover(not self._human)
+            c = cmd.SetMode(Mode.AI if self.mode is not Mode.AI else
+                            (c.to or self._takeover_mode))
         if isinstance(c, cmd.TogglePause):
             c = cmd.SetPaused(not self._paused)
         match c:
-            case cmd.SetTakeover(human=human):
-                if human == self._human:
-                    return
-                if human:
-                    cut = self._cut(s0)
-                    if cut is not None:
-                        with self._program_lock:
-                            program.resume_from(cut)
-                self._human = human
-                self._core.hold_until(s0)
-                self._emit(TakeoverChanged(human, s0, time.time()))
-                _LOG.info("takeover: %s on air at %.3f s", "human" if human else "AI",
-                          s0 / self.clock.sample_rate_hz)
+            case cmd.SetMode(mode=mode):
+                self._set_mode(Mode(mode), s0)
+            case cmd.SetCrossfade(seconds=seconds):
+                self._switcher.set_crossfade(seconds)
+            case cmd.SetCamera(spec=spec):
+                self._request_input(InputKind.CAMERA, spec)
+            case cmd.SetMicrophone(spec=spec):
+                self._request_input(InputKind.MIC, spec)
+            case cmd.CalibrateFace():
+                if self._camera is None:
+                    raise ValueError("there is no camera to calibrate the face with")
+                self._puppet.calibrate()
             case cmd.Interject(text=text, interrupt=interrupt):
                 if not text.strip():
                     raise ValueError("an interjection needs some text")
@@ -821,6 +907,166 @@ class LiveEngine:
                 for output in [o for o in self._outputs if o.spec == spec]:
                     self._close_output(output)
 
+    # --- modes and inputs ----------------------------------------------------------------
+    def _set_mode(self, mode: Mode, s0: int) -> None:
+        previous = self.mode
+        if mode == previous:
+            return
+        interrupted: ScriptLine | None = None
+        if previous is Mode.AI:  # the AI stops mid-sentence; it says it again from the start
+            interrupted = self._cut(s0)
+            if interrupted is not None:
+                with self._program_lock:
+                    self._program.resume_from(interrupted)
+        else:
+            self._take_back_pending(s0)
+        self._switcher.switch(mode, s0)
+        if mode is not Mode.AI:
+            self._takeover_mode = mode
+        self._core.hold_until(s0)
+        resume = self._resume_point(interrupted)
+        self._emit(ModeChanged(mode.value, previous.value, s0, time.time(),
+                               self._switcher.crossfade_s, resume))
+        _LOG.info("mode: %s -> %s at %.3f s (crossfade %.0f ms)%s", previous.value,
+                  mode.value, s0 / self.clock.sample_rate_hz, self._switcher.crossfade_s * 1000,
+                  f"; the AI resumes at {resume.text!r}" if resume is not None else "")
+        self._face_warned = False
+        self._mode_problems()
+
+    def _resume_point(self, interrupted: ScriptLine | None) -> ResumePoint | None:
+        with self._program_lock:
+            line = interrupted or self._program.peek_next_line()
+        if line is None:
+            return None
+        index = line.sentence_index if line.kind == LineKind.SCRIPT else -1
+        return ResumePoint(line.product_id, line.kind.value, index, line.text)
+
+    def _mode_problems(self) -> None:
+        """Tell the operator at once what a human mode lacks (it still goes on air)."""
+        mode = self.mode
+        if mode is Mode.HUMAN and self._camera is None:
+            self._emit(Problem("no camera is set: the human mode shows the standby picture",
+                               "choose a camera in Settings (or studio run --camera)",
+                               "warning"))
+        if mode is not Mode.AI and self._mic is None:
+            self._emit(Problem("no microphone is set: the program is silent while a human is "
+                               "on air", "choose a microphone in Settings (or studio run "
+                               "--mic)", "warning"))
+        if mode is Mode.PUPPET and self._puppet.problem:
+            self._emit(Problem(self._puppet.problem, "the avatar idles meanwhile; reinstall "
+                               "the studio (bash installers/studio.sh test) to repair it"))
+
+    def _open_input(self, wanted: InputSpec | VideoInput | AudioInput
+                    ) -> VideoInput | AudioInput | None:
+        """Build and open a camera or microphone; None (and a Problem) if it cannot."""
+        try:
+            if isinstance(wanted, InputSpec):
+                built: VideoInput | AudioInput = build_video_input(wanted) \
+                    if wanted.kind == InputKind.CAMERA else build_audio_input(wanted)
+            else:
+                built = wanted
+            if isinstance(built, AudioInput):
+                built.open(self.clock.sample_rate_hz)
+            else:
+                built.open()
+        except Exception as exc:
+            if not isinstance(exc, StudioError):
+                _LOG.exception("input %s failed to open", wanted)
+            name = wanted.display if isinstance(wanted, InputSpec) else wanted.name
+            self._emit(Problem(f"{name} cannot be used: {exc}",
+                               "the program goes on without it (the standby picture stands "
+                               "in for a camera); fix it and choose it again"))
+            return None
+        return built
+
+    def _request_input(self, kind: InputKind, spec: InputSpec | None) -> None:
+        """Swap a camera or microphone: opened off the frame loop (a device can take a
+        second to start), put in between two frames."""
+        if spec is None or not self._realtime:
+            self._set_input(kind, None if spec is None else self._open_input(spec))
+            return
+
+        def open_it() -> None:
+            self._opened_inputs.put((kind, self._open_input(spec)))
+
+        threading.Thread(target=open_it, name=f"open-{kind.value}", daemon=True).start()
+
+    def _swap_inputs(self) -> None:
+        while True:
+            try:
+                kind, opened = self._opened_inputs.get_nowait()
+            except queue.Empty:
+                return
+            if opened is not None:
+                self._set_input(kind, opened)
+
+    def _set_input(self, kind: InputKind, opened: VideoInput | AudioInput | None) -> None:
+        old: VideoInput | AudioInput | None = self._camera if kind == InputKind.CAMERA \
+            else self._mic
+        if kind == InputKind.CAMERA:
+            assert opened is None or isinstance(opened, VideoInput)
+            self._camera = opened
+            if opened is not None:
+                self._puppet.load_tracker()
+                self._puppet.load_voice_model()
+        else:
+            assert opened is None or isinstance(opened, AudioInput)
+            self._mic = opened
+            if opened is not None:
+                self._puppet.load_voice_model()
+        if old is not None and old is not opened:
+            try:
+                old.close()
+            except Exception:
+                _LOG.exception("input %s failed to close", old.name)
+        self._inputs_health = ()  # announce the new set
+
+    def _check_inputs(self, s0: int) -> None:
+        inputs = [i for i in (self._camera, self._mic) if i is not None]
+        health = tuple(i.health() for i in inputs)
+        old = {h.name: h for h in self._inputs_health}
+        on_air = self.mode is not Mode.AI
+        for h in health:
+            before = old.get(h.name)
+            if h.state in (InputState.LOST, InputState.DOWN) and \
+                    (before is None or before.state != h.state):
+                stand_in = ("the standby picture" if self.mode is Mode.HUMAN else
+                            "the avatar, its lips following the voice") \
+                    if h.kind == InputKind.CAMERA else "silence"
+                what = "disconnected" if h.state == InputState.LOST else "is not working"
+                self._emit(Problem(f"{h.name} {what}: {h.reason}",
+                                   f"{stand_in} stands in meanwhile; the studio reconnects "
+                                   "by itself, or choose another in Settings"))
+            if h.kind == InputKind.MIC and on_air:
+                if h.silent and not (before and before.silent):
+                    self._emit(Problem(f"{h.name} is silent (below -60 dBFS for seconds)",
+                                       "check that the microphone is on, unmuted and chosen "
+                                       "in Settings", "warning"))
+                if h.clipping and not (before and before.clipping):
+                    self._emit(Problem(f"{h.name} is clipping (peaks at full scale): the "
+                                       "voice distorts", "turn the microphone's gain down",
+                                       "warning"))
+        puppet_on = self.mode is Mode.PUPPET
+        t_s = s0 / self.clock.sample_rate_hz
+        if puppet_on and self._camera is not None and not self._face_warned and \
+                self._puppet.lost_for_s(t_s) >= FACE_LOST_WARN_S:
+            self._face_warned = True
+            self._emit(Problem("no face in view of the camera: the avatar's lips follow the "
+                               "voice and its head idles", "face the camera (with light on "
+                               "your face)", "warning"))
+        if self._puppet.face_found:
+            self._face_warned = False
+        changed = health != self._inputs_health
+        if changed or (puppet_on and self._frame_index % (STATUS_EVERY_FRAMES * 3) == 0):
+            self._inputs_health = health
+            self._emit(InputsChanged(health, self._puppet.face_found if puppet_on else None,
+                                     round(self._puppet.tracking_ms, 2),
+                                     self._puppet.a2f_provider))
+
+    @property
+    def inputs(self) -> tuple[InputHealth, ...]:
+        return tuple(i.health() for i in (self._camera, self._mic) if i is not None)
+
     # --- status -----------------------------------------------------------------------------
     def _status(self, s0: int) -> Status:
         times = self._delivery_times
@@ -836,7 +1082,7 @@ class LiveEngine:
             show_left += speaking_left
         pacer = self._pacer()
         return Status(
-            on_air=not self._human, paused=self._paused, human=self._human,
+            mode=self.mode.value, paused=self._paused,
             recording=self._recording is not None and self._recording.alive,
             fps_target=float(self.fps),
             fps_delivered=round(fps, 2), frames_delivered=self._delivered,

@@ -33,3 +33,20 @@ class FaceParams:
 
 
 NEUTRAL = FaceParams()
+
+
+_FIELDS = tuple(f.name for f in fields(FaceParams))
+
+
+def blend(a: FaceParams, b: FaceParams, weight: float) -> FaceParams:
+    """``a`` moved ``weight`` (0..1) of the way to ``b``, field by field."""
+    if weight <= 0.0:
+        return a
+    if weight >= 1.0:
+        return b
+    return FaceParams(**{name: (1.0 - weight) * getattr(a, name) + weight * getattr(b, name)
+                         for name in _FIELDS})
+
+
+MOUTH_FIELDS = ("jaw_open", "lip_pucker", "lip_press", "lip_stretch", "smile", "tongue_up")
+"""The fields speech moves (the rest are head, eyes, brows and breath)."""

@@ -1,4 +1,5 @@
-"""OBS follows the show: scenes on takeover, the product on air in its text sources.
+"""OBS follows the show: scenes on takeover (the human on camera gets the human scene; the
+AI host and the puppet, both the avatar, the AI scene), the product on air in its texts.
 
 One worker thread owns the connection. Callers (the window, the engine's event callbacks)
 only record what they want and wake the worker, so nothing they do ever waits for OBS.
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from studio.core.errors import StudioError
-from studio.engine.events import Event, ScriptShown, SentenceStarted, TakeoverChanged
+from studio.engine.events import Event, ModeChanged, ScriptShown, SentenceStarted
 from studio.obs.client import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -149,8 +150,8 @@ class ObsController:
     def _on_engine_event(self, event: Event) -> None:
         if self._stop.is_set():  # closed: the engine may run on without OBS
             return
-        if isinstance(event, TakeoverChanged):
-            self.set_takeover(event.human)
+        if isinstance(event, ModeChanged):  # a puppet is the avatar: the AI scene, labelled
+            self.set_takeover(event.mode == "human")
         elif isinstance(event, ScriptShown):  # also re-sent after the product was edited
             if event.product_id is not None:
                 self._engine_product = event.product_id

@@ -61,7 +61,8 @@ class ProgramFrame:
     pts_samples: int
     rgba: npt.NDArray[np.uint8]
     yuv420p: npt.NDArray[np.uint8] | None
-    human: bool
+    synthetic: bool  # the AI label is in the picture (the avatar shows, or an AI voice speaks)
+    mode: str = "ai"  # who is on air: "ai", "human" or "puppet"
 
 
 @dataclass(frozen=True, slots=True)

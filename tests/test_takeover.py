@@ -1,0 +1,362 @@
+"""Takeover for real: AI → human → puppet → AI on the program, measured on the frames and the
+sound that go out.
+
+The camera is a video file of a real face (tests/facemedia.py: the astronaut photo, rolled and
+with its mouth opened on a known schedule) and the microphone a speech file from the shipped
+voice: the file sources stand in for the devices exactly as they do in a rehearsal. Unpaced
+runs (``realtime=False``) make every frame and sample exact.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from studio.compose.compositor import StageLayout
+from studio.compose.standby import render_standby
+from studio.engine import commands as cmd
+from studio.engine.events import (
+    Event,
+    FrameDelivered,
+    InputsChanged,
+    ModeChanged,
+    Problem,
+    SentenceStarted,
+)
+from studio.engine.live import LiveEngine
+from studio.inputs.base import InputState, parse_camera, parse_mic
+from studio.outputs.base import parse_target
+from studio.program.switcher import Mode
+from studio.show.loader import load_show
+from tests import facemedia
+from tests.test_live_engine import SHOW
+
+W, H = 640, 360
+FPS = 30
+RATE = 48_000
+SPF = RATE // FPS  # samples per frame
+SPEECH = ("Hello everyone, welcome back to the stream. Today I am showing you our brand new "
+          "coffee mug, and the price is really good.")
+
+
+@dataclass(frozen=True)
+class Media:
+    face_video: Path
+    no_face_video: Path
+    speech_wav: Path
+    speech: npt.NDArray[np.float32]
+    truth: facemedia.FaceTruth
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory, piper_voice: object) -> Media:
+    folder = tmp_path_factory.mktemp("takeover-media")
+    wav = folder / "speech.wav"
+    speech, rate = facemedia.write_speech_wav(wav, SPEECH, tts=piper_voice)  # type: ignore[arg-type]
+    assert rate == RATE
+    envelope = facemedia.mouth_open_from_speech(speech, rate, FPS)
+    duration_s = len(speech) / rate
+
+    def mouth(t: float) -> float:
+        return float(envelope[min(int(t * FPS), len(envelope) - 1)])
+
+    truth = facemedia.write_face_video(
+        folder / "face.mp4", duration_s=duration_s, fps=FPS,
+        roll_deg=lambda t: 12.0 * math.sin(2 * math.pi * 0.35 * t), mouth_open=mouth,
+        size_px=(W, H))
+    facemedia.write_no_face_video(folder / "empty.mp4", duration_s=duration_s, fps=FPS,
+                                  size_px=(W, H))
+    return Media(folder / "face.mp4", folder / "empty.mp4", wav, speech, truth)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type) -> list:  # type: ignore[type-arg]
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def frames(self) -> list[FrameDelivered]:
+        return self.of(FrameDelivered)
+
+
+@pytest.fixture
+def make_engine(write_show: Callable[[str], Path], piper_voice: object
+                ) -> Iterator[Callable[..., tuple[LiveEngine, Recorder]]]:
+    made: list[LiveEngine] = []
+
+    def make(**kwargs: object) -> tuple[LiveEngine, Recorder]:
+        eng = LiveEngine(load_show(write_show(SHOW)), width_px=W, height_px=H,
+                         fps=Fraction(FPS), realtime=False, tts=piper_voice,  # type: ignore[arg-type]
+                         **kwargs)  # type: ignore[arg-type]
+        rec = Recorder()
+        eng.subscribe(rec)
+        made.append(eng)
+        return eng, rec
+
+    yield make
+    for eng in made:
+        eng.close()
+
+
+def label_box(frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
+    """The top-left corner where the AI label sits."""
+    return frame[: H // 9, : W // 3, :3].astype(np.float64)
+
+
+def camera_picture(media: Media, frame_index: int) -> npt.NDArray[np.float64]:
+    """What the camera file shows at this program frame (the same size: no fitting)."""
+    t = frame_index / FPS
+    i = min(frame_index, len(media.truth.t_s) - 1)
+    return facemedia.face_frame(t, roll_deg=float(media.truth.roll_deg[i]),
+                                mouth_open=float(media.truth.mouth_open[i]),
+                                size_px=(W, H)).astype(np.float64)
+
+
+def test_switches_by_cue_reach_the_very_next_frame_with_the_label_exactly_when_synthetic(
+        make_engine: Callable[..., tuple[LiveEngine, Recorder]], media: Media) -> None:
+    eng, rec = make_engine(camera=parse_camera(str(media.face_video)),
+                           mic=parse_mic(str(media.speech_wav)), crossfade_s=0.0)
+    at = {Mode.HUMAN: 30, Mode.PUPPET: 60, Mode.AI: 90}  # frame indices
+    for mode, frame in at.items():
+        eng.send_at(frame * SPF, cmd.SetMode(mode))
+    eng.run_frames(105)
+    frames = rec.frames()
+    assert [f.index for f in frames] == list(range(105))
+    modes = [f.mode for f in frames]
+    assert modes == ["ai"] * 30 + ["human"] * 30 + ["puppet"] * 30 + ["ai"] * 15
+    switches = rec.of(ModeChanged)
+    assert [(s.previous, s.mode, s.at_samples) for s in switches] == [
+        ("ai", "human", 30 * SPF), ("human", "puppet", 60 * SPF), ("puppet", "ai", 90 * SPF)]
+
+    # The human frames are the camera's picture, from the first one on; AI and puppet frames
+    # are the avatar on the show's stage.
+    for i in (30, 31, 45, 59):
+        err = np.abs(frames[i].rgba[:, :, :3].astype(np.float64) - camera_picture(media, i))
+        assert np.median(err) < 6, f"frame {i} is not the camera picture"
+    for i in (29, 60, 61, 90):
+        err = np.abs(frames[i].rgba[:, :, :3].astype(np.float64) - camera_picture(media, i))
+        assert np.median(err) > 20, f"frame {i} shows the camera"
+    # The label: drawn when the avatar shows or the AI's voice is heard, and only then (the
+    # switch frame itself may carry the 20 ms fade of the AI's voice: the next test).
+    for f in frames:
+        assert f.label == (f.mode != "human") or f.index == 30, f.index
+    ai_label = label_box(frames[29].rgba)
+    for i in (30, 45, 59):
+        assert np.abs(label_box(frames[i].rgba) - ai_label).mean() > 15, "label on a human frame"
+    for i in (60, 75, 90, 104):
+        assert np.abs(label_box(frames[i].rgba) - ai_label).mean() < 12, "label missing"
+
+
+def test_a_switch_mid_sentence_fades_the_voice_and_labels_only_that_frame(
+        make_engine: Callable[..., tuple[LiveEngine, Recorder]], media: Media,
+        tmp_path: Path) -> None:
+    import av
+
+    out = tmp_path / "program.mkv"
+    eng, rec = make_engine(camera=parse_camera(str(media.no_face_video)),
+                           mic=parse_mic(str(media.speech_wav)), crossfade_s=0.0,
+                           outputs=[parse_target(str(out))])
+    # Run until the host is half a second into its first sentence, then take over.
+    for _ in range(600):
+        eng.run_frames(1)
+        started = rec.of(SentenceStarted)
+        if started and rec.frames()[-1].pts_samples > started[0].start_samples + RATE // 2:
+            break
+    switch_index = rec.frames()[-1].index + 1
+    eng.send(cmd.SetMode(Mode.HUMAN))
+    eng.run_frames(45)
+    eng.close()
+    frames = rec.frames()
+    by_index = {f.index: f for f in frames}
+    # The AI's voice tail (a 20 ms fade) is in the switch frame: that frame keeps the label,
+    # the next ones do not.
+    assert by_index[switch_index].mode == "human" and by_index[switch_index].label
+    assert not any(by_index[i].label for i in range(switch_index + 1, switch_index + 20))
+
+    with av.open(str(out)) as container:
+        audio = np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=0)])
+    s = switch_index * SPF
+    # After the switch the program is the microphone (the speech file at show time), not the
+    # AI: 50 ms on, it is the file's sound (through the recording's AAC).
+    mic = media.speech
+    assert s + RATE < len(mic), "the speech file is too short for this test"
+    seg = slice(s + RATE // 20, s + RATE)
+    assert np.corrcoef(audio[seg], mic[seg])[0, 1] > 0.97
+    assert abs(np.std(audio[seg]) / np.std(mic[seg]) - 1.0) < 0.1
+    # No click: around the switch no sample jumps more than the speech itself does.
+    around = audio[s - SPF: s + 2 * SPF]
+    speech_steps = np.abs(np.diff(mic[s - RATE: s + RATE])).max()
+    assert np.abs(np.diff(around)).max() <= max(0.05, 1.2 * float(speech_steps))
+
+
+def test_crossfade_moves_every_frame_and_lands_after_200_ms(
+        make_engine: Callable[..., tuple[LiveEngine, Recorder]], media: Media) -> None:
+    eng, rec = make_engine(camera=parse_camera(str(media.no_face_video)))  # 0.2 s default
+    eng.send_at(15 * SPF, cmd.SetMode(Mode.HUMAN))
+    eng.send_at(45 * SPF, cmd.SetMode(Mode.AI))
+    eng.run_frames(60)
+    frames = [f.rgba[:, :, :3].astype(np.float64) for f in rec.frames()]
+    empty = facemedia.background_frame((W, H)).astype(np.float64)
+
+    def camera_share(i: int) -> float:
+        """How far frame i has gone from the AI picture (frame 14) to the camera's."""
+        a, b = frames[14], empty
+        d = (b - a).reshape(-1)
+        return float(np.dot(frames[i].reshape(-1) - a.reshape(-1), d) / np.dot(d, d))
+
+    shares = [camera_share(i) for i in range(15, 23)]
+    assert 0.0 < shares[0] < 0.3  # the first frame after the switch has visibly moved
+    assert all(b > a for a, b in itertools.pairwise(shares[:6]))
+    # Weights are taken at each frame's end: the sixth frame (ending 200 ms after the switch)
+    # is all camera.
+    assert min(shares[5:]) > 0.97
+    back = [float(np.abs(frames[i] - frames[44]).mean()) for i in range(45, 52)]
+    assert back[0] > 1.0 and all(b > a for a, b in itertools.pairwise(back[:5]))
+    assert [f.label for f in rec.frames()[15:22]] == [True] * 5 + [False] * 2
+    assert all(f.label for f in rec.frames()[45:])
+
+
+def _track(frames: list[FrameDelivered]) -> tuple[npt.NDArray[np.float64], ...]:
+    """The avatar's head roll (degrees, clockwise on screen) and mouth opening (inner-lip gap
+    over face height) in each output frame, found by mediapipe as a viewer's eye would."""
+    import mediapipe as mp
+
+    host = StageLayout.for_frame(W, H).host_rect_px
+    x, y, w, h = host
+    roll, mouth = [], []
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1,
+                                         refine_landmarks=False) as mesh:
+        for f in frames:
+            crop = np.ascontiguousarray(f.rgba[y:y + h, x:x + w, :3])
+            found = mesh.process(crop).multi_face_landmarks
+            if not found:
+                roll.append(np.nan)
+                mouth.append(np.nan)
+                continue
+            lm = found[0].landmark
+            p = np.array([(q.x * w, q.y * h) for q in lm])
+            right_eye, left_eye = p[33], p[263]  # the image's left and right eye corners
+            roll.append(math.degrees(math.atan2(left_eye[1] - right_eye[1],
+                                                left_eye[0] - right_eye[0])))
+            mouth.append(float(np.linalg.norm(p[14] - p[13]) / np.linalg.norm(p[152] - p[10])))
+    return np.array(roll), np.array(mouth)
+
+
+def _corr(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> float:
+    ok = ~(np.isnan(a) | np.isnan(b))
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def test_puppet_head_follows_the_face_and_lips_follow_the_speech(
+        make_engine: Callable[..., tuple[LiveEngine, Recorder]], media: Media) -> None:
+    eng, rec = make_engine(camera=parse_camera(str(media.face_video)),
+                           mic=parse_mic(str(media.speech_wav)), mode=Mode.PUPPET)
+    n = len(media.truth.t_s)
+    eng.run_frames(n)
+    frames = rec.frames()
+    assert all(f.mode == "puppet" and f.label for f in frames)
+    roll, mouth = _track(frames)
+    found = np.isfinite(roll)
+    assert found.mean() > 0.95, "mediapipe lost the avatar's face"
+    skip = 20  # the tracker calibrates on its first frames
+    truth_roll = media.truth.roll_deg[:n]
+    neutral = float(np.nanmedian(roll[:skip]))
+    assert _corr(roll[skip:] - neutral, truth_roll[skip:]) > 0.9
+    # Same amplitude, within what smoothing and the avatar's rig allow.
+    gain = np.nanstd(roll[skip:]) / np.std(truth_roll[skip:])
+    assert 0.5 < gain < 1.5, gain
+    assert _corr(mouth[skip:], media.truth.mouth_open[skip:n]) > 0.7
+    inputs = rec.of(InputsChanged)
+    assert inputs and inputs[-1].face_found
+
+
+def test_face_lost_the_lips_follow_the_voice_and_the_operator_is_told(
+        make_engine: Callable[..., tuple[LiveEngine, Recorder]], media: Media) -> None:
+    eng, rec = make_engine(camera=parse_camera(str(media.no_face_video)),
+                           mic=parse_mic(str(media.speech_wav)), mode=Mode.PUPPET)
+    n = len(media.truth.t_s)
+    eng.run_frames(n)
+    frames = rec.frames()
+    _, mouth = _track(frames)
+    envelope = facemedia.mouth_open_from_speech(media.speech, RATE, FPS)[:n]
+    assert _corr(mouth, envelope) > 0.6
+    assert np.nanmax(mouth) > 2.5 * np.nanmin(mouth)  # it opens and closes
+    told = [p for p in rec.of(Problem) if "no face in view" in p.message]
+    assert told and told[0].severity == "warning"
+    assert rec.of(InputsChanged)[-1].face_found is False
+
+
+def test_no_camera_or_a_camera_that_disconnects_shows_the_standby_never_black(
+        make_engine: Callable[..., tuple[LiveEngine, Recorder]]) -> None:
+    # A camera device that delivers one second of pictures and is then gone (the lavfi
+    # virtual device ends: the capture reads end-of-stream as an unplugged camera).
+    camera = parse_camera("lavfi:testsrc2=size=320x240:rate=30:duration=1", retry_s=3)
+    eng, rec = make_engine(camera=camera, mode=Mode.HUMAN, crossfade_s=0.0)
+    # The device runs on the wall clock: go frame by frame, at about real time.
+    lost_at = None
+    for _ in range(300):
+        eng.run_frames(1)
+        time.sleep(1 / FPS)
+        states = [h.state for e in rec.of(InputsChanged) for h in e.inputs]
+        if lost_at is None and (InputState.LOST in states or InputState.DOWN in states):
+            lost_at = len(rec.frames())
+        if lost_at is not None and len(rec.frames()) > lost_at + 30:
+            break
+    assert lost_at is not None, "the camera's end was not noticed"
+    frames = rec.frames()
+    assert all(f.mode == "human" and not f.label for f in frames)
+    for f in frames:
+        assert f.rgba[:, :, :3].mean() > 20, f"frame {f.index} is black"
+    # While the camera is live the program shows it (testsrc2's colour bars); once it is gone
+    # (after at most half a second of its last picture) the standby picture, until the
+    # camera is back (the studio reconnects by itself).
+    standby = render_standby(W, H)[:, :, :3].astype(np.float64)
+
+    def is_standby(f: FrameDelivered) -> bool:
+        return float(np.abs(f.rgba[:, :, :3].astype(np.float64) - standby).mean()) < 1.0
+
+    assert not is_standby(frames[5])
+    assert any(is_standby(f) for f in frames[lost_at - 5:]), "no standby after the loss"
+    messages = [p.message for p in rec.of(Problem)]
+    assert any("no microphone" in m for m in messages)
+    assert any("disconnected" in m or "not working" in m for m in messages), messages
+
+    eng2, rec2 = make_engine(mode=Mode.HUMAN, crossfade_s=0.0)
+    eng2.run_frames(3)
+    assert any("no camera" in p.message for p in rec2.of(Problem))
+    assert rec2.frames()[-1].rgba[:, :, :3].mean() > 20
+
+
+def test_studio_run_puppet_from_files_and_bad_inputs_exit_2(media: Media, tmp_path: Path,
+                                                            write_show: Callable[[str], Path]
+                                                            ) -> None:
+    from studio.cli import main
+    from studio.run import run_live
+
+    show = write_show(SHOW)
+    out_file = tmp_path / "puppet.mp4"
+    out, err = io.StringIO(), io.StringIO()
+    code = run_live(show, [str(out_file)], size=(W, H), for_s=2.0, camera=str(media.face_video),
+                    mic=str(media.speech_wav), mode="puppet", status_every_s=1.0,
+                    out=out, err=err)
+    assert code == 0, err.getvalue()
+    assert "PUPPET" in out.getvalue()
+    assert out_file.stat().st_size > 10_000
+    assert main(["run", str(show), "--out", str(tmp_path / "x.mp4"), "--camera",
+                 str(tmp_path / "missing.mp4"), "--for", "1"]) == 2
+    assert main(["run", str(show), "--out", str(tmp_path / "x.mp4"), "--crossfade", "9",
+                 "--for", "1"]) == 2
