@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -141,10 +141,13 @@ def _close_eye(rgb: npt.NDArray[np.float32], eye: int, closed: float) -> npt.NDA
 
 def face_frame(t_s: float, *, roll_deg: float, mouth_open: float,
                size_px: tuple[int, int] = (640, 360),
-               eyes_closed: tuple[float, float] = (0.0, 0.0)) -> Rgb:
+               eyes_closed: tuple[float, float] = (0.0, 0.0), yaw_deg: float = 0.0,
+               pitch_deg: float = 0.0) -> Rgb:
     """One webcam-like frame: the photo's face, rolled ``roll_deg`` (clockwise on screen) about
     the face centre, mouth opened by ``mouth_open`` (0..1), on a neutral background;
     ``eyes_closed`` lowers the lids of the image-left and image-right eye (0 open, 1 shut).
+    ``yaw_deg``/``pitch_deg`` turn the (flat) photo in perspective, yaw > 0 toward the viewer's
+    right, pitch > 0 down: a plane has no nose to turn, so only their signs are a truth.
 
     ``t_s`` only adds a faint, deterministic sensor grain, so no two frames are identical."""
     w, h = size_px
@@ -163,10 +166,32 @@ def face_frame(t_s: float, *, roll_deg: float, mouth_open: float,
     face = cv2.warpAffine(src, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     keep = cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)[:, :, None]
-    out = face * keep + _background(w, h) * (1.0 - keep)
+    out: npt.NDArray[Any] = face * keep + _background(w, h) * (1.0 - keep)
+    if yaw_deg or pitch_deg:
+        out = cv2.warpPerspective(out, _turn(yaw_deg, pitch_deg, (ox, oy), float(w)), (w, h),
+                                  flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     grain = np.random.default_rng(round(t_s * 1000.0) & 0xFFFFFFFF).normal(
         0.0, 0.6, size=(h, w, 1)).astype(np.float32)
     return np.clip(out + grain, 0.0, 255.0).round().astype(np.uint8)
+
+
+def _turn(yaw_deg: float, pitch_deg: float, centre_px: tuple[float, float],
+          distance_px: float) -> npt.NDArray[np.float64]:
+    """Homography of the image plane turned about the face centre, seen by a pinhole camera
+    ``distance_px`` away (focal length the same): the side turning away gets smaller."""
+    y, p = math.radians(yaw_deg), math.radians(pitch_deg)
+    ry = np.array([[math.cos(y), 0.0, 0.0], [0.0, 1.0, 0.0], [math.sin(y), 0.0, 0.0]])
+    rx = np.array([[1.0, 0.0, 0.0], [0.0, math.cos(p), 0.0], [0.0, math.sin(p), 0.0]])
+    # Columns: where the plane's u and v axes go in 3D (x right, y down, z away from the camera).
+    u_axis, v_axis = ry[:, 0], rx[:, 1]
+    d = distance_px
+    m = np.array([[d * u_axis[0], d * v_axis[0], 0.0],
+                  [d * u_axis[1], d * v_axis[1], 0.0],
+                  [u_axis[2], v_axis[2], d]])
+    cx, cy = centre_px
+    to_c = np.array([[1.0, 0.0, -cx], [0.0, 1.0, -cy], [0.0, 0.0, 1.0]])
+    back = np.array([[1.0, 0.0, cx], [0.0, 1.0, cy], [0.0, 0.0, 1.0]])
+    return np.asarray(back @ m @ to_c, dtype=np.float64)
 
 
 def _background(w: int, h: int) -> npt.NDArray[np.float32]:

@@ -192,6 +192,23 @@ def test_mirrored_odd_size_and_large_frames() -> None:
     assert abs(centre[0] - 640) < 40 and abs(centre[1] - 324) < 50
 
 
+def test_turns_read_with_the_avatars_signs() -> None:
+    """yaw > 0: the face turns to the viewer's right; pitch > 0: down (FaceParams). The media is
+    a flat photo turned in perspective, which mediapipe reads as a small turn: signs only."""
+    def pose(yaw_deg: float, pitch_deg: float) -> tuple[float, float]:
+        with FaceTracker(smoothing=False) as tracker:
+            for i in range(CALIBRATION_FRAMES):
+                tracker.track(facemedia.face_frame(i / FPS, roll_deg=0.0, mouth_open=0.0), i / FPS)
+            face = tracker.track(facemedia.face_frame(1.0, roll_deg=0.0, mouth_open=0.0,
+                                                      yaw_deg=yaw_deg, pitch_deg=pitch_deg), 1.0)
+        assert face is not None
+        return math.degrees(face.params.head_yaw_rad), math.degrees(face.params.head_pitch_rad)
+
+    yaw0, pitch0 = pose(0.0, 0.0)
+    assert pose(30.0, 0.0)[0] - yaw0 > 0.5 and pose(-30.0, 0.0)[0] - yaw0 < -0.5
+    assert pose(0.0, 30.0)[1] - pitch0 > 0.5 and pose(0.0, -30.0)[1] - pitch0 < -0.5
+
+
 def test_bad_frames_say_what_to_do() -> None:
     with FaceTracker() as tracker, pytest.raises(UserInputError, match="rgb24"):
         tracker.track(np.zeros((360, 640), dtype=np.uint8), 0.0)
