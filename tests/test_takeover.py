@@ -360,3 +360,29 @@ def test_studio_run_puppet_from_files_and_bad_inputs_exit_2(media: Media, tmp_pa
                  str(tmp_path / "missing.mp4"), "--for", "1"]) == 2
     assert main(["run", str(show), "--out", str(tmp_path / "x.mp4"), "--crossfade", "9",
                  "--for", "1"]) == 2
+
+
+def test_the_human_keeps_the_card_and_can_move_to_another_product(
+        make_engine: Callable[..., tuple[LiveEngine, Recorder]], media: Media) -> None:
+    eng, rec = make_engine(camera=parse_camera(str(media.no_face_video)), crossfade_s=0.0)
+    eng.send_at(10 * SPF, cmd.SetMode(Mode.HUMAN))
+    eng.send_at(20 * SPF, cmd.GoToProduct("b"))
+    eng.send_at(50 * SPF, cmd.SetMode(Mode.AI))
+    eng.run_frames(50)
+    x, y, w, h = StageLayout.for_frame(W, H).card_rect_px
+    empty = facemedia.background_frame((W, H)).astype(np.float64)
+
+    def card_shows(i: int) -> bool:
+        region = rec.frames()[i].rgba[y:y + h, x:x + w, :3].astype(np.float64)
+        return float(np.abs(region - empty[y:y + h, x:x + w]).mean()) > 20
+
+    assert not card_shows(15)  # the intro: no product yet, the camera everywhere
+    assert card_shows(40)  # the human went to "b": its card is over the camera
+    run_until_b = [s for s in rec.of(SentenceStarted) if s.product_id == "b"]
+    for _ in range(900):
+        if run_until_b:
+            break
+        eng.run_frames(1)
+        run_until_b = [s for s in rec.of(SentenceStarted) if s.product_id == "b"]
+    assert run_until_b, "the AI, back on air, did not present the product the human chose"
+    assert not [s for s in rec.of(SentenceStarted) if s.product_id == "a"]

@@ -351,6 +351,7 @@ class LiveEngine:
         self._inputs_health: tuple[InputHealth, ...] = ()
         self._face_warned = False
         self._mix = self._switcher.mix(0, 0)
+        self._human_card: ProductSegment | None = None  # a product a human on air went to
         self._format = ProgramFormat(self.width_px, self.height_px, self.fps,
                                      self.clock.sample_rate_hz)
         self._present: deque[ProgramFrame] = deque()  # realtime frames wait for their sound
@@ -667,6 +668,12 @@ class LiveEngine:
                                                             npt.NDArray[np.uint8] | None]:
         pinned = self._program.pinned
         segment = self._core.segment_at(s0)
+        chosen = self._human_card
+        if chosen is not None:  # until the AI, back on air, brings up a card of its own
+            if segment is not None and segment.start_samples >= chosen.start_samples:
+                self._human_card = None
+            else:
+                segment = chosen
         if pinned is not None and (segment is None or pinned != segment.product_id):
             segment = ProductSegment(pinned, "", 0, 0)
         state = self._renderer.state_at(index, segment)  # the AI's face moves on, always
@@ -841,15 +848,17 @@ class LiveEngine:
             case cmd.NextProduct(now=now):
                 self._take_back_pending(s0)
                 with self._program_lock:
-                    program.next_product()
+                    target = program.next_product()
                 if now:
                     self._cut(s0)
+                self._human_chose(target, s0)
             case cmd.GoToProduct(product_id=pid, now=now):
                 self._take_back_pending(s0)
                 with self._program_lock:
                     program.go_to(pid)
                 if now:
                     self._cut(s0)
+                self._human_chose(pid, s0)
             case cmd.SetSkipped(product_id=pid, skipped=skipped):
                 self._take_back_pending(s0)
                 with self._program_lock:
@@ -932,6 +941,13 @@ class LiveEngine:
                   f"; the AI resumes at {resume.text!r}" if resume is not None else "")
         self._face_warned = False
         self._mode_problems()
+
+    def _human_chose(self, product_id: str | None, s0: int) -> None:
+        """A human on air moved to a product: its card comes up now (the AI, when back,
+        presents that product next)."""
+        if self.mode is not Mode.AI and product_id is not None:
+            self._human_card = ProductSegment(product_id, self._product_name(product_id), s0,
+                                              s0)
 
     def _resume_point(self, interrupted: ScriptLine | None) -> ResumePoint | None:
         with self._program_lock:
