@@ -24,9 +24,9 @@ from studio.engine.actions import DEFAULT_QUICK_PHRASES
 from studio.engine.events import (
     Event,
     FrameDelivered,
+    ModeChanged,
     QueueChanged,
     SentenceStarted,
-    TakeoverChanged,
 )
 from studio.program.queue import ProductStatus, QueueEntry
 from studio.show.loader import load_show
@@ -92,7 +92,7 @@ class Recorder:
         with self.lock:
             if isinstance(event, FrameDelivered):
                 self.frames.append(FrameDelivered(event.index, event.pts_samples,
-                                                  event.rgba.copy(), event.human))
+                                                  event.rgba.copy(), event.mode, event.label))
                 del self.frames[:-120]
             else:
                 self.events.append(event)
@@ -125,12 +125,15 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 def studio(qtbot: Any, config_dir: Path, recorder: Recorder) -> Iterator[StudioWindow]:
-    """A shown, active window whose engines are real LiveEngines at 320x180."""
+    """A shown, active window whose engines are real LiveEngines at 320x180, with the
+    camera, microphone and crossfade the window's settings give."""
     from studio.engine.live import LiveEngine
 
     def factory(show: Show, path: Path | None) -> Engine:
+        inputs = window.engine_inputs()
         engine = LiveEngine(show, width_px=320, height_px=180, fps=Fraction(30),
-                            show_path=path)
+                            show_path=path, camera=inputs.camera, mic=inputs.mic,
+                            crossfade_s=inputs.crossfade_s)
         engine.subscribe(recorder)
         return engine
 
@@ -161,34 +164,41 @@ def test_takeover_key_switches_the_next_frame_to_the_standby_picture_and_back(
     standby = tmp_path / "standby.png"
     Image.new("RGB", (320, 180), (20, 200, 60)).save(standby)
     studio.set_standby_image(standby)
+    studio.takeover.crossfade.setValue(0.0)  # a hard cut: the next frame is all standby
+    assert studio.settings.inputs.crossfade_s == 0.0
     on_air(qtbot, studio, show_file, recorder)
     ai_frame = recorder.latest_frame()
-    assert ai_frame is not None and not ai_frame.human
+    assert ai_frame is not None and ai_frame.mode == "ai" and ai_frame.label
 
     qtbot.keyClick(studio, Qt.Key.Key_F9)
-    qtbot.waitUntil(lambda: len(recorder.of(TakeoverChanged)) == 1, timeout=WAIT_MS)
-    switch = recorder.of(TakeoverChanged)[0]
-    assert switch.human
+    qtbot.waitUntil(lambda: len(recorder.of(ModeChanged)) == 1, timeout=WAIT_MS)
+    switch = recorder.of(ModeChanged)[0]
+    assert (switch.previous, switch.mode, switch.crossfade_s) == ("ai", "human", 0.0)
     qtbot.waitUntil(lambda: recorder.frame_from(switch.at_samples) is not None, timeout=WAIT_MS)
     human_frame = recorder.frame_from(switch.at_samples)
-    assert human_frame is not None and human_frame.human  # the very next frame
+    assert human_frame is not None and human_frame.mode == "human"  # the very next frame
+    later = switch.at_samples + 4800  # once the AI's voice has faded out: no AI label
+    qtbot.waitUntil(lambda: recorder.frame_from(later) is not None, timeout=WAIT_MS)
+    unlabelled = recorder.frame_from(later)
+    assert unlabelled is not None and not unlabelled.label
     assert np.abs(human_frame.rgba[..., :3].astype(int) - ai_frame.rgba[..., :3]).mean() > 30
-    assert np.abs(human_frame.rgba[..., :3].astype(int) - (20, 200, 60)).max() <= 2
+    standby_px = np.abs(human_frame.rgba[..., :3].astype(int) - (20, 200, 60)).max(axis=2) <= 2
+    assert standby_px.mean() > 0.6  # the standby picture, under the product card
     qtbot.waitUntil(lambda: studio.takeover.human, timeout=WAIT_MS)
     assert "HUMAN ON AIR" in studio.takeover.button.text()
     qtbot.waitUntil(lambda: studio.preview.last_shown_human, timeout=WAIT_MS)
 
     studio.takeover.button.click()  # the big button does the same as the key
-    qtbot.waitUntil(lambda: len(recorder.of(TakeoverChanged)) == 2, timeout=WAIT_MS)
-    back = recorder.of(TakeoverChanged)[1]
-    assert not back.human
+    qtbot.waitUntil(lambda: len(recorder.of(ModeChanged)) == 2, timeout=WAIT_MS)
+    back = recorder.of(ModeChanged)[1]
+    assert (back.previous, back.mode) == ("human", "ai")
     qtbot.waitUntil(lambda: recorder.frame_from(back.at_samples) is not None, timeout=WAIT_MS)
     ai_again = recorder.frame_from(back.at_samples)
-    assert ai_again is not None and not ai_again.human
+    assert ai_again is not None and ai_again.mode == "ai" and ai_again.label
     assert np.abs(ai_again.rgba[..., :3].astype(int) - (20, 200, 60)).mean() > 30
     qtbot.waitUntil(lambda: studio.takeover.log.count() == 2, timeout=WAIT_MS)
-    assert "AI back on air" in studio.takeover.log.item(0).text()
-    assert "HUMAN took over" in studio.takeover.log.item(1).text()
+    assert "Human on camera → AI host" in studio.takeover.log.item(0).text()
+    assert "AI host → Human on camera" in studio.takeover.log.item(1).text()
     assert "AI ON AIR" in studio.takeover.button.text()
 
 
@@ -352,7 +362,10 @@ def test_settings_persist_across_two_windows(qtbot: Any, config_dir: Path) -> No
     dialog.set_key("takeover", "F5")  # taken by pause/resume: refused
     dialog.accept()
     assert dialog.isVisible() and "F5" in dialog.error.text()
-    dialog.set_key("takeover", "F10")
+    dialog.set_key("takeover", "F10")  # taken by "human on camera": refused too
+    dialog.accept()
+    assert dialog.isVisible() and "Human on camera" in dialog.error.text()
+    dialog.set_key("takeover", "F6")
     dialog.phrase_edits[0].setText("Link 7 is live now!")
     dialog.accept()
     assert not dialog.isVisible()
@@ -361,7 +374,7 @@ def test_settings_persist_across_two_windows(qtbot: Any, config_dir: Path) -> No
 
     data = json.loads((config_dir / "settings.json").read_text(encoding="utf-8"))
     assert data["schema_version"] == SCHEMA_VERSION
-    assert data["key_overrides"] == {"takeover": "F10"}
+    assert data["key_overrides"] == {"takeover": "F6"}
 
     second = StudioWindow()
     qtbot.addWidget(second)
@@ -370,8 +383,8 @@ def test_settings_persist_across_two_windows(qtbot: Any, config_dir: Path) -> No
     assert second.teleprompter.mirror.isChecked() and second.teleprompter.view.mirror
     assert second.teleprompter.view.manual and second.teleprompter.speed.value() == 75
     takeover = second.registry.actions["takeover"]
-    assert takeover.shortcut() == QKeySequence("F10")
-    assert second.takeover.key == "F10"
+    assert takeover.shortcut() == QKeySequence("F6")
+    assert second.takeover.key == "F6"
     assert "NO SHOW ON AIR" in second.takeover.button.text()  # nothing to take over yet
     assert second.settings.quick_phrases[0] == "Link 7 is live now!"
     assert second.settings.quick_phrases[1] == DEFAULT_QUICK_PHRASES[1]

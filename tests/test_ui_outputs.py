@@ -29,10 +29,10 @@ from studio.engine.commands import SetAudioVolume
 from studio.engine.events import (
     AudioMeter,
     FrameDelivered,
+    ModeChanged,
     OutputsChanged,
     Problem,
     SentenceStarted,
-    TakeoverChanged,
 )
 from studio.outputs.base import OutputSpec, OutputState
 from studio.show.model import Show
@@ -223,7 +223,7 @@ def test_settings_pages_round_trip_migrate_v2_and_keep_secrets_private(
 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds secrets: owner only
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["schema_version"] == SCHEMA_VERSION == 3
+    assert data["schema_version"] == SCHEMA_VERSION == 4
     assert data["outputs"]["stream_targets"] == [rtmp, "udp://127.0.0.1:5004"]
     assert data["obs"] == {"enabled": True, "url": "ws://127.0.0.1:4466",
                            "password": OBS_SECRET}
@@ -300,8 +300,8 @@ def test_silent_machine_meter_and_volume_commands(
 
     # The human takes over: the program goes silent, and the meter drops to the bottom.
     studio.takeover.button.click()
-    qtbot.waitUntil(lambda: bool(recorder.of(TakeoverChanged)), timeout=WAIT_MS)
-    switch = recorder.of(TakeoverChanged)[0].at_samples
+    qtbot.waitUntil(lambda: bool(recorder.of(ModeChanged)), timeout=WAIT_MS)
+    switch = recorder.of(ModeChanged)[0].at_samples
     qtbot.waitUntil(lambda: sum(e.at_samples > switch + 4800 for e, _, _ in readings) >= 5,
                     timeout=WAIT_MS)
     silent = [(e, peak, lit) for e, peak, lit in readings if e.at_samples > switch + 4800]

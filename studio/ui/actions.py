@@ -103,12 +103,11 @@ class ActionRegistry(QObject):
         """Run an action as its key or button would; errors become messages."""
         spec = self._specs[action_id]
         try:
-            if spec.command is not None:
+            handler = self._handlers.get(action_id)  # the window's own wins (the takeover
+            if handler is not None:                  # key goes to the mode in the settings)
+                handler()
+            elif spec.command is not None:
                 self._send(spec.command())
-            else:
-                handler = self._handlers.get(action_id)
-                if handler is not None:
-                    handler()
         except Exception as exc:
             report_exception(exc, spec.title)
 

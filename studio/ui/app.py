@@ -31,12 +31,14 @@ def run_app(show_path: Path | None = None, *, width_px: int = 1280, height_px: i
             fps: Fraction = Fraction(30), audio_device: str | None = None) -> int:
     """Open the window (with ``show_path`` on air) and run until it is closed.
 
-    Outputs come from the settings (Settings ▸ Outputs / Audio); ``audio_device`` names the
+    Outputs come from the settings (Settings ▸ Outputs / Audio), the camera, microphone and
+    crossfade from Settings ▸ Inputs; ``audio_device`` names the
     sound device and wins over the settings' choice."""
     app = create_application()
     window = StudioWindow(audio_device=audio_device)
     window.engine_factory = live_engine_factory(width_px, height_px, fps,
-                                                outputs=window.output_specs)
+                                                outputs=window.output_specs,
+                                                inputs=window.engine_inputs)
     window.show()
     if show_path is not None:
         window.open_show(show_path)

@@ -23,6 +23,8 @@ from studio.engine.events import (
     AudioMeter,
     Event,
     FrameDelivered,
+    InputsChanged,
+    ModeChanged,
     OutputsChanged,
     Problem,
     QueueChanged,
@@ -30,7 +32,6 @@ from studio.engine.events import (
     SentenceStarted,
     ShowEnded,
     Status,
-    TakeoverChanged,
 )
 from studio.show.model import Show
 from studio.ui.guard import report_exception
@@ -70,7 +71,8 @@ class EngineBridge(QObject):
     script_shown = Signal(object)  # ScriptShown
     sentence_started = Signal(object)  # SentenceStarted
     frame_delivered = Signal(object)  # FrameDelivered (the newest only)
-    takeover_changed = Signal(object)  # TakeoverChanged
+    mode_changed = Signal(object)  # ModeChanged
+    inputs_changed = Signal(object)  # InputsChanged
     status_changed = Signal(object)  # Status
     problem = Signal(object)  # Problem
     show_ended = Signal()
@@ -203,8 +205,10 @@ class EngineBridge(QObject):
                 self.queue_changed.emit(event)
             elif isinstance(event, ScriptShown):
                 self.script_shown.emit(event)
-            elif isinstance(event, TakeoverChanged):
-                self.takeover_changed.emit(event)
+            elif isinstance(event, ModeChanged):
+                self.mode_changed.emit(event)
+            elif isinstance(event, InputsChanged):
+                self.inputs_changed.emit(event)
             elif isinstance(event, Problem):
                 self.problem.emit(event)
             elif isinstance(event, AudioMeter):

@@ -11,7 +11,7 @@ import functools
 import logging
 import platform
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -42,19 +42,26 @@ from studio.engine.commands import (
     RemoveOutput,
     ReorderQueue,
     SetAudioVolume,
+    SetCamera,
+    SetCrossfade,
+    SetMicrophone,
     SetSkipped,
     SetStandbyImage,
+    ToggleTakeover,
     UpsertProduct,
 )
 from studio.engine.events import (
     FrameDelivered,
+    InputsChanged,
+    ModeChanged,
     OutputsChanged,
     Problem,
     SentenceStarted,
     Status,
-    TakeoverChanged,
 )
+from studio.inputs import InputSpec
 from studio.outputs.base import OutputSpec, redact
+from studio.program.switcher import DEFAULT_CROSSFADE_S, Mode
 from studio.show.model import Show
 from studio.ui import theme
 from studio.ui.actions import ActionRegistry, TypingGuard
@@ -70,9 +77,9 @@ from studio.ui.preview import PreviewWidget
 from studio.ui.product_dialog import ProductDialog
 from studio.ui.program_window import ProgramWindow
 from studio.ui.queue_panel import QueuePanel
-from studio.ui.settings import Settings, SettingsStore, list_audio_devices
+from studio.ui.settings import InputSettings, Settings, SettingsStore, list_audio_devices
 from studio.ui.settings_dialog import SettingsDialog
-from studio.ui.status_panel import ProblemBanner, StatusPanel
+from studio.ui.status_panel import ProblemBanner, StatusPanel, mode_pill
 from studio.ui.takeover_panel import TakeoverPanel
 from studio.ui.teleprompter import TeleprompterPanel
 
@@ -96,16 +103,28 @@ def default_virtualcam_device() -> str:
     return "/dev/video10" if platform.system() == "Linux" else "OBS Virtual Camera"
 
 
+@dataclass(frozen=True, slots=True)
+class EngineInputs:
+    """What a show goes on air with besides its outputs: the human's camera and microphone
+    (None: none) and the crossfade of a switch between modes."""
+
+    camera: InputSpec | None = None
+    mic: InputSpec | None = None
+    crossfade_s: float = DEFAULT_CROSSFADE_S
+
+
 def live_engine_factory(width_px: int = 1280, height_px: int = 720,
                         fps: Fraction = Fraction(30),
                         audio_device: str | None = None, *,
-                        outputs: Callable[[], Sequence[OutputSpec]] | None = None
+                        outputs: Callable[[], Sequence[OutputSpec]] | None = None,
+                        inputs: Callable[[], EngineInputs] | None = None
                         ) -> EngineFactory:
     """The real engine; imported lazily so the window opens fast and tests can swap it.
 
     ``outputs`` is asked for the output list each time a show goes on air (the window passes
     ``StudioWindow.output_specs``). Without it, ``audio_device`` alone plays the program
-    audio there, and the device's clock paces the show.
+    audio there, and the device's clock paces the show. ``inputs`` likewise gives the
+    camera, microphone and crossfade (``StudioWindow.engine_inputs``).
     """
 
     def make(show: Show, path: Path | None) -> Engine:
@@ -115,8 +134,10 @@ def live_engine_factory(width_px: int = 1280, height_px: int = 720,
             specs = list(outputs())
         else:
             specs = [] if audio_device is None else [OutputSpec("audio", audio_device)]
+        wanted = inputs() if inputs is not None else EngineInputs()
         return LiveEngine(show, width_px=width_px, height_px=height_px, fps=fps, show_path=path,
-                          outputs=specs)
+                          outputs=specs, camera=wanted.camera, mic=wanted.mic,
+                          crossfade_s=wanted.crossfade_s)
 
     return make
 
@@ -133,7 +154,8 @@ class StudioWindow(QMainWindow):
         self.store = store or SettingsStore()
         self.settings: Settings = self.store.load()
         self.audio_device = audio_device  # `studio app --audio-device`: wins over settings
-        self.engine_factory = engine_factory or live_engine_factory(outputs=self.output_specs)
+        self.engine_factory = engine_factory or live_engine_factory(
+            outputs=self.output_specs, inputs=self.engine_inputs)
         self.bridge = EngineBridge(self)
         self.show_path: Path | None = None
         self.last_status: Status | None = None
@@ -163,7 +185,7 @@ class StudioWindow(QMainWindow):
         self.files = ShowFiles(self)
         handlers: dict[str, Callable[[], None]] = {
             "go_now": self.go_now, "record": self.files.toggle_recording,
-            "help": self.toggle_help}
+            "help": self.toggle_help, "takeover": self.toggle_takeover}
         for n in range(1, QUICK_PHRASE_COUNT + 1):
             handlers[f"quick_phrase_{n}"] = functools.partial(self.say_quick_phrase, n)
         self.registry = ActionRegistry(self, self.send, handlers)
@@ -259,8 +281,12 @@ class StudioWindow(QMainWindow):
         file = menu.addMenu("&File")
         self.files.build_menu(file)
         show = menu.addMenu("&Show")
-        for action_id in ("takeover", "pause_resume", "next_product", "skip_sentence",
-                          "interrupt", "go_now"):
+        for action_id in ("takeover", "mode_ai", "mode_human", "mode_puppet",
+                          "calibrate_face"):
+            show.addAction(self.registry.actions[action_id])
+        show.addSeparator()
+        for action_id in ("pause_resume", "next_product", "skip_sentence", "interrupt",
+                          "go_now"):
             show.addAction(self.registry.actions[action_id])
         phrases = show.addMenu("Quick phrases")
         for n in range(1, QUICK_PHRASE_COUNT + 1):
@@ -297,7 +323,8 @@ class StudioWindow(QMainWindow):
         b.script_shown.connect(self.teleprompter.show_script)
         b.queue_changed.connect(lambda e: self.queue.set_entries(e.entries))
         b.status_changed.connect(self._on_status)
-        b.takeover_changed.connect(self._on_takeover)
+        b.mode_changed.connect(self._on_mode)
+        b.inputs_changed.connect(self._on_inputs)
         b.problem.connect(self._on_problem)
         b.show_ended.connect(self._on_show_ended)
         b.engine_changed.connect(self._on_engine_changed)
@@ -326,6 +353,11 @@ class StudioWindow(QMainWindow):
             lambda text, interrupt: self.send(Interject(text, interrupt)))
         self.interject.quick_phrase_requested.connect(self.say_quick_phrase)
         self.takeover.toggle_requested.connect(lambda: self.registry.trigger("takeover"))
+        self.takeover.mode_requested.connect(
+            lambda mode: self.registry.trigger(f"mode_{mode}"))
+        self.takeover.calibrate_requested.connect(
+            lambda: self.registry.trigger("calibrate_face"))
+        self.takeover.crossfade_changed.connect(self.set_crossfade)
         self.takeover.standby_image_requested.connect(self.set_standby_image)
         tp = self.teleprompter
         for signal in (tp.font_size.valueChanged, tp.mirror.toggled, tp.manual.toggled,
@@ -343,6 +375,7 @@ class StudioWindow(QMainWindow):
         tp.manual.setChecked(t.manual)
         tp.speed.setValue(t.scroll_speed_px_s)
         self.takeover.set_standby(Path(s.standby_image) if s.standby_image else None)
+        self.apply_input_settings()
         self.files.update_recent_menu()
         self.apply_output_settings()
         if s.window_geometry:
@@ -377,7 +410,7 @@ class StudioWindow(QMainWindow):
         s = self.settings
         dialog = SettingsDialog(self, effective_keys(s.key_overrides), s.quick_phrases,
                                 self.menu_keys, outputs=s.outputs, audio=s.audio, obs=s.obs,
-                                audio_devices=list_audio_devices())
+                                audio_devices=list_audio_devices(), inputs=s.inputs)
         dialog.volume_changed.connect(self._send_volume)
         dialog.test_tone_requested.connect(lambda: self.send(PlayTestTone()))
 
@@ -388,6 +421,9 @@ class StudioWindow(QMainWindow):
             s.outputs = dialog.outputs_settings()
             s.audio = dialog.audio_settings()
             s.obs = dialog.obs_settings()
+            inputs_before, s.inputs = s.inputs, dialog.inputs_settings()
+            self.apply_input_settings()
+            self.send_input_changes(inputs_before, s.inputs)
             self.apply_settings_keys()
             self.apply_output_settings()
             if s.obs != obs_before and self.engine is not None:
@@ -420,8 +456,56 @@ class StudioWindow(QMainWindow):
         self.help_overlay.set_keys({k: self.registry.key_text(k) for k in keys})
         self.interject.set_phrases(self.settings.quick_phrases, [self.registry.key_text(
             f"quick_phrase_{n}") for n in range(1, QUICK_PHRASE_COUNT + 1)])
-        self.takeover.set_key(self.registry.key_text("takeover"))
+        self.takeover.set_key(self.registry.key_text("takeover"), {
+            mode: self.registry.key_text(f"mode_{mode}") for mode in ("ai", "human", "puppet")})
         self.files.set_recording(self.files.recording, force=True)  # relabel with the new key
+
+    def apply_input_settings(self) -> None:
+        """The takeover panel shows the stored takeover mode and crossfade."""
+        i = self.settings.inputs
+        self.takeover.set_takeover_mode(i.takeover_mode)
+        self.takeover.set_crossfade(i.crossfade_s)
+
+    def engine_inputs(self) -> EngineInputs:
+        """The camera, microphone and crossfade a show goes on air with (the settings); a
+        camera or microphone the settings cannot name is left out with a warning."""
+        i = self.settings.inputs
+        return EngineInputs(self._input_spec(i, "camera"), self._input_spec(i, "microphone"),
+                            i.crossfade_s)
+
+    def _input_spec(self, i: InputSettings, which: str) -> InputSpec | None:
+        try:
+            return i.camera_spec() if which == "camera" else i.microphone_spec()
+        except Exception as exc:
+            self.banner.show_problem(Problem(f"The {which} in the settings cannot be used: "
+                                             f"{exc}", "Choose it again in Settings ▸ "
+                                             "Preferences ▸ Inputs", "warning"))
+            return None
+
+    def send_input_changes(self, before: InputSettings, after: InputSettings) -> None:
+        """Tell the running show what changed: the camera, the microphone, the crossfade."""
+        if self.engine is None:
+            return
+        if after.camera != before.camera:
+            self.send(SetCamera(self._input_spec(after, "camera")))
+        if after.microphone != before.microphone:
+            self.send(SetMicrophone(self._input_spec(after, "microphone")))
+        if after.crossfade_s != before.crossfade_s:
+            self.send(SetCrossfade(after.crossfade_s))
+
+    def set_crossfade(self, seconds: float) -> None:
+        """The takeover panel's crossfade: kept in the settings, sent to the show."""
+        seconds = round(float(seconds), 3)
+        if seconds == self.settings.inputs.crossfade_s:
+            return
+        self.settings.inputs.crossfade_s = seconds
+        self.takeover.set_crossfade(seconds)
+        if self.engine is not None:
+            self.send(SetCrossfade(seconds))
+
+    def toggle_takeover(self) -> None:
+        """F9 / the big button: AI ⇄ the takeover mode the settings name."""
+        self.send(ToggleTakeover(Mode(self.settings.inputs.takeover_mode)))
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state, STATE_VERSION)
@@ -518,14 +602,22 @@ class StudioWindow(QMainWindow):
         self.last_status = status
         self.status_panel.update(status)
         self.teleprompter.update_status(status)
-        if status.human != self.takeover.human:
-            self.takeover.set_human(status.human)
+        if status.mode != self.takeover.mode:
+            self.takeover.set_mode(status.mode)
         self.files.set_recording(status.recording)
         self._set_program_state(status)
 
-    def _on_takeover(self, event: TakeoverChanged) -> None:
-        self.takeover.set_human(event.human)
+    def _on_mode(self, event: ModeChanged) -> None:
+        self.takeover.on_mode_changed(event)
         self.takeover.add_log(event, self.bridge.sample_rate_hz)
+        self.teleprompter.view.set_resume(event.resume if event.mode != Mode.AI.value else None)
+        if self.last_status is not None:  # the pills now, not at the next status
+            self.last_status = replace(self.last_status, mode=event.mode)
+            self.status_panel.update(self.last_status)
+            self._set_program_state(self.last_status)
+
+    def _on_inputs(self, event: InputsChanged) -> None:
+        self.takeover.set_inputs(event)
 
     def _on_problem(self, problem: Problem) -> None:
         self.banner.show_problem(problem)
@@ -645,10 +737,10 @@ class StudioWindow(QMainWindow):
         if status is None:
             self.program_state.setText(pill("OFF AIR", "#4a4f5c"))
             return
-        parts = [pill("● LIVE", theme.RED)]  # Status.on_air is about the AI, not the program
+        parts = [pill("● LIVE", theme.RED)]  # the program is live, whoever is on air
         if status.paused:
             parts.append(pill("PAUSED", theme.AMBER))
-        parts.append(pill("HUMAN", theme.GREEN) if status.human else pill("AI HOST", theme.ACCENT))
+        parts.append(mode_pill(status.mode))
         if status.recording:
             parts.append(pill("REC", theme.RED_DARK))
         self.program_state.setText(" ".join(parts))

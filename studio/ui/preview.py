@@ -29,7 +29,8 @@ class PreviewWidget(QWidget):
         self._image: QImage | None = None
         self._pixels: npt.NDArray[np.uint8] | None = None  # keeps the QImage's memory alive
         self.last_shown_frame_index = -1
-        self.last_shown_human = False
+        self.last_shown_mode = "ai"  # who was on air in the frame shown last
+        self.last_shown_label = True  # whether it carried the AI label
         self.frames_shown = 0
         self.placeholder = "No show on air"
         self.placeholder_hint = "File ▸ Open show… (Ctrl+O)   ·   File ▸ Open demo show"
@@ -42,9 +43,14 @@ class PreviewWidget(QWidget):
         self._pixels = pixels
         self._image = rgba_to_qimage(pixels)
         self.last_shown_frame_index = frame.index
-        self.last_shown_human = frame.human
+        self.last_shown_mode = frame.mode
+        self.last_shown_label = frame.label
         self.frames_shown += 1
         self.update()
+
+    @property
+    def last_shown_human(self) -> bool:
+        return self.last_shown_mode != "ai"
 
     def clear(self) -> None:
         self._image = None

@@ -19,18 +19,21 @@ from typing import TYPE_CHECKING, Any
 from studio.core.errors import StudioError, UserInputError
 from studio.engine.actions import ACTIONS, DEFAULT_QUICK_PHRASES, QUICK_PHRASE_COUNT
 from studio.outputs.base import OutputSpec, parse_target, redact
+from studio.program.switcher import DEFAULT_CROSSFADE_S, MAX_CROSSFADE_S
 
 if TYPE_CHECKING:
+    from studio.inputs import InputSpec
     from studio.outputs.audio_device import AudioDeviceInfo
 
 _LOG = logging.getLogger("studio.ui")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 OBS_PASSWORD_ENV = "LIVEHOST_OBS_PASSWORD"
 DEFAULT_OBS_URL = "ws://127.0.0.1:4455"
 DEFAULT_STREAM_BITRATE_KBPS = 4500
 STREAM_BITRATE_RANGE_KBPS = (300, 50_000)
 VOLUME_RANGE_PERCENT = (0, 200)
+TAKEOVER_MODES = ("human", "puppet")  # what the takeover key switches to from the AI
 SETTINGS_FILE = "settings.json"
 MAX_RECENT = 10
 APP_DIR_NAME = "livehost-studio"
@@ -78,6 +81,29 @@ class AudioSettings:
     def volume(self) -> float:
         """The engine's gain, 0..2."""
         return self.volume_percent / 100
+
+
+@dataclass
+class InputSettings:
+    """The human host's camera and microphone (``--camera``/``--mic`` text: a device, a
+    media file or lavfi:GRAPH; empty: none), what the takeover key switches to, and how long
+    a switch crossfades."""
+
+    camera: str = ""
+    microphone: str = ""
+    takeover_mode: str = "human"  # "human" (on camera) or "puppet" (drives the avatar)
+    crossfade_s: float = DEFAULT_CROSSFADE_S
+
+    def camera_spec(self) -> InputSpec | None:
+        """The camera to open; None when none is set. ``UserInputError`` on bad text."""
+        from studio.inputs import parse_camera
+
+        return parse_camera(self.camera) if self.camera.strip() else None
+
+    def microphone_spec(self) -> InputSpec | None:
+        from studio.inputs import parse_mic
+
+        return parse_mic(self.microphone) if self.microphone.strip() else None
 
 
 @dataclass
@@ -135,6 +161,7 @@ class Settings:
     outputs: OutputSettings = field(default_factory=OutputSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
     obs: ObsSettings = field(default_factory=ObsSettings)
+    inputs: InputSettings = field(default_factory=InputSettings)
 
     def add_recent(self, path: Path) -> None:
         text = str(path.resolve())
@@ -174,7 +201,9 @@ def _migrate(data: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
 
     v1 kept the teleprompter keys flat. v3 added outputs, audio and OBS; a v2 file gains
     their defaults (the last recording folder becomes the record folder) and loses
-    nothing, so that step is silent."""
+    nothing, so that step is silent. v4 added the camera, microphone, takeover mode and
+    crossfade (``inputs``); a v3 file gains their defaults (no camera, no microphone, human,
+    0.2 s), silently too."""
     data = dict(data)
     if data.get("schema_version") == 1:
         data["teleprompter"] = {
@@ -188,6 +217,10 @@ def _migrate(data: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
         data["outputs"] = {"record_dir": record_dir if isinstance(record_dir, str) else ""}
         data["schema_version"] = 3
         _LOG.info("settings upgraded from schema 2 to 3")
+    if data.get("schema_version") == 3:
+        data["inputs"] = asdict(InputSettings())
+        data["schema_version"] = 4
+        _LOG.info("settings upgraded from schema 3 to 4")
     return data
 
 
@@ -226,6 +259,7 @@ def _from_json(data: dict[str, Any], warnings: list[str]) -> Settings:
     s.outputs = _outputs_from_json(take("outputs", dict, {}), warnings)
     s.audio = _audio_from_json(take("audio", dict, {}), warnings)
     s.obs = _obs_from_json(take("obs", dict, {}), warnings)
+    s.inputs = _inputs_from_json(take("inputs", dict, {}), warnings)
     return s
 
 
@@ -276,6 +310,26 @@ def _obs_from_json(data: dict[str, Any], warnings: list[str]) -> ObsSettings:
     b.url = _field("obs", data, "url", str, DEFAULT_OBS_URL, warnings).strip() or DEFAULT_OBS_URL
     b.password = _field("obs", data, "password", str, "", warnings)
     return b
+
+
+def _inputs_from_json(data: dict[str, Any], warnings: list[str]) -> InputSettings:
+    i = InputSettings()
+    i.camera = _field("inputs", data, "camera", str, "", warnings).strip()
+    i.microphone = _field("inputs", data, "microphone", str, "", warnings).strip()
+    mode = _field("inputs", data, "takeover_mode", str, i.takeover_mode, warnings)
+    if mode not in TAKEOVER_MODES:
+        warnings.append(f"Setting inputs.takeover_mode {mode!r} is not human or puppet and was "
+                        "reset to human.")
+        mode = "human"
+    i.takeover_mode = mode
+    fade = data.get("crossfade_s", i.crossfade_s)
+    if isinstance(fade, bool) or not isinstance(fade, int | float) \
+            or not 0.0 <= fade <= MAX_CROSSFADE_S:
+        warnings.append(f"Setting inputs.crossfade_s must be 0 to {MAX_CROSSFADE_S:g} s and "
+                        "was reset.")
+        fade = DEFAULT_CROSSFADE_S
+    i.crossfade_s = round(float(fade), 3)
+    return i
 
 
 class SettingsStore:

@@ -1,4 +1,5 @@
-"""Preferences: hotkeys (conflicts refused), quick phrases, outputs, audio and OBS.
+"""Preferences: hotkeys (conflicts refused), quick phrases, outputs, audio, inputs (camera and
+microphone, with a live preview and a level meter) and OBS.
 
 Secrets typed here stay out of sight: a stream target is listed with its key hidden once
 added, and the OBS password field never echoes. The volume acts at once (the operator is
@@ -39,15 +40,18 @@ from PySide6.QtWidgets import (
 
 from studio.core.errors import StudioError
 from studio.engine.actions import ACTIONS, QUICK_PHRASE_COUNT, action_by_id, key_conflicts
+from studio.inputs import CameraInfo, MicrophoneInfo
 from studio.outputs.audio_device import AudioDeviceInfo
 from studio.outputs.base import redact
 from studio.ui import theme
+from studio.ui.inputs_panel import InputsPage
 from studio.ui.settings import (
     DEFAULT_OBS_URL,
     OBS_PASSWORD_ENV,
     STREAM_BITRATE_RANGE_KBPS,
     VOLUME_RANGE_PERCENT,
     AudioSettings,
+    InputSettings,
     ObsSettings,
     OutputSettings,
     stream_spec,
@@ -75,8 +79,8 @@ def _note_label(text: str = "") -> QLabel:
 
 
 class SettingsDialog(QDialog):
-    """Edit keys, phrases, outputs, audio and OBS; ``accept`` refuses keys used twice and
-    targets or addresses that cannot work."""
+    """Edit keys, phrases, outputs, audio, inputs and OBS; ``accept`` refuses keys used twice
+    and targets, addresses or inputs that cannot work."""
 
     volume_changed = Signal(float, bool)  # the device's gain (0..2) and mute, while moving
     test_tone_requested = Signal()
@@ -85,7 +89,10 @@ class SettingsDialog(QDialog):
                  phrases: Sequence[str], reserved: dict[str, str] | None = None, *,
                  outputs: OutputSettings | None = None, audio: AudioSettings | None = None,
                  obs: ObsSettings | None = None,
-                 audio_devices: Sequence[AudioDeviceInfo] = ()) -> None:
+                 audio_devices: Sequence[AudioDeviceInfo] = (),
+                 inputs: InputSettings | None = None,
+                 cameras: Sequence[CameraInfo] | None = None,
+                 microphones: Sequence[MicrophoneInfo] | None = None) -> None:
         super().__init__(parent)
         self._reserved = reserved or {}  # menu keys (title -> key) actions may not take
         self._outputs = replace(outputs or OutputSettings())
@@ -147,6 +154,9 @@ class SettingsDialog(QDialog):
         self.outputs_page = self._outputs_tab()
         tabs.addTab(self.outputs_page, "Outputs")
         tabs.addTab(self._audio_tab(audio_devices), "Audio")
+        self.inputs_page = InputsPage(replace(inputs or InputSettings()), cameras=cameras,
+                                      microphones=microphones)
+        tabs.addTab(self.inputs_page, "Inputs")
         self.obs_page = self._obs_tab()
         tabs.addTab(self.obs_page, "OBS")
         self.tabs = tabs
@@ -362,6 +372,14 @@ class SettingsDialog(QDialog):
                            url=self.obs_url.text().strip() or DEFAULT_OBS_URL,
                            password=self.obs_password.text())
 
+    def inputs_settings(self) -> InputSettings:
+        return self.inputs_page.inputs_settings()
+
+    def done(self, result: int) -> None:
+        """OK, Cancel or the close button: the preview's camera and microphone close."""
+        self.inputs_page.close_inputs()
+        super().done(result)
+
     def _check_pages(self) -> bool:
         """Targets, folder and OBS address; each error shows next to its field, and the
         first page with one comes to the front."""
@@ -383,11 +401,20 @@ class SettingsDialog(QDialog):
             self.obs_error.setText(str(exc))
             self.obs_error.show()
             obs_ok = False
+        inputs_ok = True
+        for which in ("camera", "mic"):
+            try:
+                self.inputs_page.spec(which)
+            except StudioError as exc:
+                self.inputs_page.fail(which, str(exc))
+                inputs_ok = False
         if not outputs_ok:
             self.tabs.setCurrentWidget(self.outputs_page)
+        elif not inputs_ok:
+            self.tabs.setCurrentWidget(self.inputs_page)
         elif not obs_ok:
             self.tabs.setCurrentWidget(self.obs_page)
-        return outputs_ok and obs_ok
+        return outputs_ok and obs_ok and inputs_ok
 
     def keys(self) -> dict[str, str]:
         return {aid: portable(edit.keySequence()) for aid, edit in self.key_edits.items()}

@@ -28,6 +28,12 @@ def _pill(text: str, color: str, filled: bool = True) -> str:
     return f"<span style='color:{color}; font-weight:700;'>{text}</span>"
 
 
+def mode_pill(mode: str) -> str:
+    """AI HOST / HUMAN / PUPPET in the mode's colour."""
+    return _pill(theme.MODE_PILLS.get(mode, mode.upper()), theme.PILL_COLORS.get(mode,
+                                                                             theme.MUTED))
+
+
 class StatusPanel:
     """Fills a QStatusBar with labelled fields; warnings turn a field amber or red."""
 
@@ -63,12 +69,12 @@ class StatusPanel:
     def update(self, s: Status) -> None:
         self.last = s
         f = self.fields
-        # The program is live whenever the engine reports; Status.on_air is about the AI host.
+        # The program is live whenever the engine reports, whoever is on air.
         if s.paused:
             f["air"].setText(_pill("PAUSED", theme.AMBER))
         else:
             f["air"].setText(_pill("ON AIR", theme.RED))
-        f["who"].setText(_pill("HUMAN", theme.GREEN) if s.human else _pill("AI", theme.ACCENT))
+        f["who"].setText(mode_pill(s.mode))
         f["rec"].setText(_pill("● REC", theme.RED, filled=False) if s.recording else "")
         slow = s.fps_target > 0 and s.fps_delivered < s.fps_target * 0.95
         fps = f"{s.fps_delivered:.1f} / {s.fps_target:.0f} fps"

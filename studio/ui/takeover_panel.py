@@ -1,14 +1,19 @@
-"""The takeover control: the one button an operator must find without looking."""
+"""The takeover control: the one button an operator must find without looking, the three
+modes (AI host, human on camera, human puppeteering the avatar), and what the camera, the
+microphone and the face tracker are doing right now."""
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (
+    QDoubleSpinBox,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -18,16 +23,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.events import TakeoverChanged
+from studio.engine.events import InputsChanged, ModeChanged
+from studio.inputs import InputHealth, InputKind, InputState
+from studio.program.switcher import DEFAULT_CROSSFADE_S, MAX_CROSSFADE_S, Mode
 from studio.show.loader import IMAGE_SUFFIXES
 from studio.ui import theme
 
-_AI_STYLE = (f"QPushButton {{ background: {theme.RED}; border: 2px solid #ff6b75;"
-             " color: white; border-radius: 8px; font-size: 22px; font-weight: 800; }"
-             "QPushButton:hover { border-color: white; }")
-_HUMAN_STYLE = (f"QPushButton {{ background: {theme.GREEN}; border: 2px solid #5fe08f;"
-                " color: white; border-radius: 8px; font-size: 22px; font-weight: 800; }"
-                "QPushButton:hover { border-color: white; }")
+MODE_TITLES = {"ai": "AI ON AIR", "human": "HUMAN ON AIR", "puppet": "PUPPET ON AIR"}
+MODE_BUTTONS = {"ai": "AI", "human": "Human", "puppet": "Puppet"}  # mode -> button title
+STATE_COLORS = {InputState.LIVE: theme.GREEN, InputState.STARTING: theme.AMBER,
+                InputState.LOST: theme.AMBER, InputState.DOWN: theme.RED,
+                InputState.OFF: theme.MUTED}
+
+
+def _big_style(mode: str) -> str:
+    return (f"QPushButton {{ background: {theme.MODE_COLORS[mode]}; border: 2px solid "
+            f"{theme.MODE_BORDERS[mode]}; color: white; border-radius: 8px; font-size: 22px;"
+            " font-weight: 800; } QPushButton:hover { border-color: white; }")
+
+
+def _mode_style(mode: str, on: bool) -> str:
+    if on:
+        return (f"QPushButton {{ background: {theme.MODE_COLORS[mode]}; color: white;"
+                f" border: 2px solid {theme.MODE_BORDERS[mode]}; border-radius: 6px;"
+                " font-weight: 800; padding: 6px; }")
+    return (f"QPushButton {{ background: {theme.RAISED}; color: {theme.TEXT};"
+            f" border: 2px solid {theme.BORDER}; border-radius: 6px; font-weight: 600;"
+            " padding: 6px; } QPushButton:hover { border-color: "
+            f"{theme.MODE_BORDERS[mode]}; }}")
 
 
 _OFF_STYLE = (f"QPushButton {{ background: {theme.RAISED}; border: 2px solid {theme.BORDER};"
@@ -55,10 +78,46 @@ def format_samples(samples: int, rate_hz: int) -> str:
     return f"{int(h)}:{int(m):02d}:{s:04.1f}"
 
 
+def mode_name(mode: str) -> str:
+    """ "ai" -> "AI host", as the log and tooltips say it."""
+    try:
+        return Mode(mode).label
+    except ValueError:
+        return mode
+
+
+def describe_input(health: InputHealth | None, kind: InputKind) -> tuple[str, str]:
+    """One line for a camera or microphone (text, colour): what it is and how it is."""
+    what = "Camera" if kind == InputKind.CAMERA else "Mic"
+    if health is None:
+        return f"{what}: none (Settings ▸ Inputs)", theme.MUTED
+    state = InputState(health.state)
+    parts = [f"{what}: {health.name} · {state.value}"]
+    color = STATE_COLORS.get(state, theme.MUTED)
+    if state == InputState.LIVE:
+        if kind == InputKind.CAMERA and health.width_px:
+            parts.append(f"{health.width_px}x{health.height_px} {health.fps:.0f} fps")
+        if kind == InputKind.MIC:
+            level = health.peak_dbfs
+            parts.append("silent" if health.silent or not level > -60 else f"{level:.0f} dBFS")
+            if health.clipping:
+                parts.append("CLIPPING")
+                color = theme.RED
+            elif health.silent:
+                color = theme.AMBER
+    if health.reason:
+        parts.append(health.reason)
+    return " · ".join(parts), color
+
+
 class TakeoverPanel(QWidget):
-    """Big state button (red: AI on air, green: human on air), standby picture, and the log."""
+    """Big state button (red: AI on air, green: human on camera, violet: human puppeteering),
+    the three modes, crossfade, face calibration, input status, standby picture, and the log."""
 
     toggle_requested = Signal()
+    mode_requested = Signal(str)  # "ai" | "human" | "puppet"
+    crossfade_changed = Signal(float)  # seconds
+    calibrate_requested = Signal()
     standby_image_requested = Signal(object)  # Path | None
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -68,9 +127,58 @@ class TakeoverPanel(QWidget):
         self.button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space in a text box never hits it
         self.button.clicked.connect(lambda: self.toggle_requested.emit())
-        self.human = False
+        self.mode = "ai"
+        self.takeover_mode = "human"  # where the big button goes from the AI
         self.live = True
         self.key = "F9"
+        self.mode_keys: dict[str, str] = {"ai": "F12", "human": "F10", "puppet": "F11"}
+        self.resume_text = ""
+
+        self.mode_buttons: dict[str, QPushButton] = {}
+        modes = QHBoxLayout()
+        modes.setSpacing(6)
+        for mode, title in MODE_BUTTONS.items():
+            b = QPushButton(title)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.setMinimumHeight(40)
+            b.setToolTip(mode_name(mode))
+            b.clicked.connect(lambda _=False, m=mode: self.mode_requested.emit(m))
+            self.mode_buttons[mode] = b
+            modes.addWidget(b)
+
+        self.crossfade = QDoubleSpinBox()
+        self.crossfade.setRange(0.0, MAX_CROSSFADE_S)
+        self.crossfade.setSingleStep(0.1)
+        self.crossfade.setDecimals(2)
+        self.crossfade.setSuffix(" s")
+        self.crossfade.setValue(DEFAULT_CROSSFADE_S)
+        self.crossfade.setToolTip("How long a switch between modes crossfades the picture "
+                                  "(0: a hard cut)")
+        self.crossfade.valueChanged.connect(lambda v: self.crossfade_changed.emit(float(v)))
+        self.calibrate = QPushButton("Calibrate face")
+        self.calibrate.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.calibrate.setToolTip("Look at the camera with a neutral face and press: that "
+                                  "becomes the avatar's rest pose (puppet mode)")
+        self.calibrate.clicked.connect(lambda: self.calibrate_requested.emit())
+        fade_row = QHBoxLayout()
+        fade_label = QLabel("Crossfade")
+        fade_label.setObjectName("muted")
+        fade_row.addWidget(fade_label)
+        fade_row.addWidget(self.crossfade)
+        fade_row.addStretch(1)
+        fade_row.addWidget(self.calibrate)
+
+        self.camera_status = QLabel()
+        self.mic_status = QLabel()
+        self.face_status = QLabel()
+        status = QGridLayout()
+        status.setVerticalSpacing(2)
+        for row, label in enumerate((self.camera_status, self.mic_status, self.face_status)):
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            status.addWidget(label, row, 0)
+        self.inputs: tuple[InputHealth, ...] = ()
+        self.face_found: bool | None = None
 
         self.thumb = QLabel()
         self.thumb.setFixedSize(96, 54)
@@ -79,7 +187,7 @@ class TakeoverPanel(QWidget):
                                  f"color: {theme.MUTED}; font-size: 10px;")
         self.standby_path: Path | None = None
         pick = QPushButton("Standby picture…")
-        pick.setToolTip("The picture shown while a human has taken over")
+        pick.setToolTip("The picture shown while the human is on air without a camera")
         pick.clicked.connect(self._pick)
         builtin = QPushButton("Built-in card")
         builtin.setToolTip("Use the built-in standby card")
@@ -96,50 +204,138 @@ class TakeoverPanel(QWidget):
         self.log = QListWidget()
         self.log.setAlternatingRowColors(True)
         self.log.setMinimumHeight(60)
+        self.log.setWordWrap(True)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.button)
+        layout.addLayout(modes)
+        layout.addLayout(fade_row)
+        layout.addLayout(status)
         layout.addLayout(standby)
         layout.addWidget(caption)
         layout.addWidget(self.log, 1)
         self.set_standby(None)
-        self.set_human(False)
+        self.set_inputs(None)
+        self.set_mode("ai")
 
-    def set_key(self, key: str) -> None:
+    @property
+    def human(self) -> bool:
+        """A human is on air (on camera or puppeteering)."""
+        return self.mode != "ai"
+
+    def set_key(self, key: str, mode_keys: dict[str, str] | None = None) -> None:
         self.key = key
-        self.set_human(self.human)
+        if mode_keys is not None:
+            self.mode_keys = dict(mode_keys)
+        self.set_mode(self.mode)
+
+    def set_takeover_mode(self, mode: str) -> None:
+        """Where the big button and the takeover key go from the AI (settings)."""
+        self.takeover_mode = mode if mode in ("human", "puppet") else "human"
+        self.set_mode(self.mode)
+
+    def set_crossfade(self, seconds: float) -> None:
+        """Show the stored crossfade without sending it again."""
+        self.crossfade.blockSignals(True)
+        self.crossfade.setValue(seconds)
+        self.crossfade.blockSignals(False)
 
     def set_live(self, live: bool) -> None:
         """Without a show on air there is nothing to take over: a grey, disabled button."""
         self.live = live
         self.button.setEnabled(live)
+        for b in self.mode_buttons.values():
+            b.setEnabled(live)
+        self.calibrate.setEnabled(live)
         if live:
-            self.set_human(self.human)
+            self.set_mode(self.mode)
         else:
-            self.human = False
+            self.mode = "ai"
+            self.set_inputs(None)
             self.button.setText("NO SHOW ON AIR\nopen a show to go live")
             self.button.setStyleSheet(_OFF_STYLE)
+            for mode, b in self.mode_buttons.items():
+                b.setStyleSheet(_mode_style(mode, False))
 
     def set_human(self, human: bool) -> None:
-        """Show who is on air now; the button text says what pressing it will do."""
-        self.human = human
+        """Compatibility: on air as the takeover mode (True) or the AI (False)."""
+        self.set_mode(self.takeover_mode if human else "ai")
+
+    def set_mode(self, mode: str) -> None:
+        """Show who is on air now; the big button says what pressing it will do."""
+        self.mode = mode if mode in theme.MODE_COLORS else "ai"
         if not self.live:
             return
-        hint = f"{self.key}: hand back to AI" if human else f"{self.key}: take over"
-        if not self.key:
-            hint = "click: hand back to AI" if human else "click: take over"
-        self.button.setText(("HUMAN ON AIR" if human else "AI ON AIR") + f"\n{hint}")
-        self.button.setStyleSheet(_HUMAN_STYLE if human else _AI_STYLE)
-        self.button.setAccessibleName("Takeover: " + ("human on air" if human else "AI on air"))
+        target = "AI" if self.human else mode_name(self.takeover_mode).lower()
+        action = "hand back to AI" if self.human else f"take over ({target})"
+        hint = f"{self.key}: {action}" if self.key else f"click: {action}"
+        self.button.setText(f"{MODE_TITLES[self.mode]}\n{hint}")
+        self.button.setStyleSheet(_big_style(self.mode))
+        self.button.setAccessibleName(f"Takeover: {mode_name(self.mode)} on air")
+        for m, b in self.mode_buttons.items():
+            key = self.mode_keys.get(m, "")
+            title = MODE_BUTTONS[m]
+            b.setText(f"{title}\n{key}" if key else title)
+            b.setStyleSheet(_mode_style(m, m == self.mode))
+            b.setAccessibleName(f"{mode_name(m)}" + (" (on air)" if m == self.mode else ""))
+        self.calibrate.setEnabled(self.live)
 
-    def add_log(self, event: TakeoverChanged, rate_hz: int) -> None:
+    def on_mode_changed(self, event: ModeChanged) -> None:
+        self.set_mode(event.mode)
+        self.resume_text = event.resume.text if event.resume is not None and \
+            event.mode != "ai" else ""
+
+    def add_log(self, event: ModeChanged, rate_hz: int) -> None:
+        """Newest first: wall time, from → to, the show time, and where the AI resumes."""
         wall = time.strftime("%H:%M:%S", time.localtime(event.wall_time_s))
-        who = "HUMAN took over" if event.human else "AI back on air"
-        self.log.insertItem(0, f"{wall}  {who}  (show {format_samples(event.at_samples, rate_hz)})")
+        fade = f", {event.crossfade_s:.2g} s fade" if event.crossfade_s > 0 else ", cut"
+        line = (f"{wall}  {mode_name(event.previous)} → {mode_name(event.mode)}  "
+                f"(show {format_samples(event.at_samples, rate_hz)}{fade})")
+        if event.resume is not None:
+            verb = "AI resumes at" if event.mode != "ai" else "AI resumed at"
+            line += f"\n    {verb}: “{event.resume.text}”"
+        self.log.insertItem(0, line)
         item = self.log.item(0)
         if item is not None:
-            item.setForeground(QColor(theme.GREEN if event.human else theme.RED))
+            item.setForeground(QColor(theme.MODE_COLORS.get(event.mode, theme.TEXT)))
+            item.setToolTip(line)
+
+    def set_inputs(self, event: InputsChanged | None) -> None:
+        """Camera, microphone and face tracking as the engine reports them."""
+        self.inputs = event.inputs if event is not None else ()
+        self.face_found = event.face_found if event is not None else None
+        by_kind = {InputKind(h.kind): h for h in self.inputs}
+        for label, kind in ((self.camera_status, InputKind.CAMERA),
+                            (self.mic_status, InputKind.MIC)):
+            text, color = describe_input(by_kind.get(kind), kind)
+            label.setText(text)
+            label.setToolTip(text)
+            label.setStyleSheet(f"color: {color}; background: none;")
+        face, color = self.face_text(event)
+        self.face_status.setText(face)
+        self.face_status.setStyleSheet(f"color: {color}; background: none;")
+
+    @staticmethod
+    def face_text(event: InputsChanged | None) -> tuple[str, str]:
+        if event is None:
+            return "Face: not tracking", theme.MUTED
+        parts: list[str] = []
+        if event.face_found is None:
+            parts.append("Face: not tracking")
+            color = theme.MUTED
+        elif event.face_found:
+            parts.append("Face: face tracked")
+            color = theme.GREEN
+        else:
+            parts.append("Face: no face")
+            color = theme.AMBER
+        if event.face_found is not None and math.isfinite(event.tracking_ms) \
+                and event.tracking_ms > 0:
+            parts.append(f"{event.tracking_ms:.0f} ms")
+        if event.a2f_provider:
+            parts.append(f"voice→mouth on {event.a2f_provider}")
+        return " · ".join(parts), color
 
     def set_standby(self, path: Path | None) -> None:
         self.standby_path = path
@@ -165,4 +361,3 @@ class TakeoverPanel(QWidget):
                                               f"Images ({patterns})")
         if path:
             self.standby_image_requested.emit(Path(path))
-

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.events import ScriptShown, SentenceStarted, Status, WordTiming
+from studio.engine.events import ResumePoint, ScriptShown, SentenceStarted, Status, WordTiming
 from studio.ui import theme
 
 EYE_LINE = 1 / 3  # the current line is held this far down the view
@@ -55,6 +55,8 @@ INSERTED = QColor("#7fb2ff")
 PAST_INSERTED = QColor("#4a5f86")
 WORD_BG = QColor(theme.AMBER)
 WORD_FG = QColor("#111111")
+RESUME = QColor(theme.AMBER)
+RESUME_LABEL = "▶ AI RESUMES HERE"
 
 _SPACE = re.compile(r"\s+")
 _KIND_LABELS = {"interjection": "INTERJECTION", "intro": "INTRO", "outro": "OUTRO"}
@@ -117,6 +119,8 @@ class TeleprompterView(QWidget):
         self._spans: list[tuple[int, int] | None] = []
         self._current_word = -1
         self._playhead = -1
+        self._resume: ResumePoint | None = None  # set while a human is on air
+        self._resume_row = -1
         self._font_size = 30
         self.mirror = False
         self.manual = False
@@ -153,6 +157,25 @@ class TeleprompterView(QWidget):
         return None
 
     @property
+    def resume_row(self) -> int:
+        """The row the AI resumes at (marked), -1 while the AI is on air."""
+        return self._resume_row
+
+    @property
+    def resume_sentence_index(self) -> int:
+        """Index into ScriptShown.sentences of the marked sentence, -1 if none (or not a
+        script line)."""
+        if 0 <= self._resume_row < len(self.rows):
+            return self.rows[self._resume_row].script_index
+        return -1
+
+    @property
+    def resume_text(self) -> str | None:
+        if 0 <= self._resume_row < len(self.rows):
+            return self.rows[self._resume_row].text
+        return None
+
+    @property
     def font_size(self) -> int:
         return self._font_size
 
@@ -171,14 +194,42 @@ class TeleprompterView(QWidget):
         ahead = [s for s in self._sentences if s.start_samples > self._playhead >= 0]
         self._sentences.clear()
         self._sentences.extend(ahead)
+        self._resume_row = self._find_resume_row()
         self._invalidate()
         self._offset = self._target_offset()
         self._update_active()
+
+    def set_resume(self, resume: ResumePoint | None) -> None:
+        """Mark where the AI picks up again (a human is on air), or clear the mark (None)."""
+        self._resume = resume
+        self._resume_row = self._find_resume_row()
+        self._invalidate()
+
+    def _find_resume_row(self) -> int:
+        """The interrupted sentence's row: by script index for script lines, else by text
+        (the row last spoken with that text: the one the human cut)."""
+        resume = self._resume
+        if resume is None:
+            return -1
+        if resume.kind == "script" and resume.sentence_index >= 0:
+            index = next((i for i, r in enumerate(self.rows)
+                          if r.kind == "script" and r.script_index == resume.sentence_index
+                          and _norm(r.text) == _norm(resume.text)), -1)
+            if index >= 0:
+                return index
+        wanted = _norm(resume.text)
+        matches = [i for i, r in enumerate(self.rows) if _norm(r.text) == wanted]
+        if not matches:
+            return -1
+        spoken = [i for i in matches if self.rows[i].start_samples >= 0]
+        return spoken[-1] if spoken else matches[0]
 
     def sentence_started(self, sentence: SentenceStarted) -> None:
         self._sentences.append(sentence)
         if self._playhead < 0 or sentence.start_samples <= self._playhead:
             self._update_active(force=sentence)
+        if self._resume is not None and self._resume_row < 0:
+            self._resume_row = self._find_resume_row()
 
     def set_playhead(self, pts_samples: int) -> None:
         self._playhead = pts_samples
@@ -192,6 +243,8 @@ class TeleprompterView(QWidget):
         self._current_row = -1
         self._current_word = -1
         self._playhead = -1
+        self._resume = None
+        self._resume_row = -1
         self._invalidate()
 
     def set_font_size(self, size: int) -> None:
@@ -297,7 +350,7 @@ class TeleprompterView(QWidget):
         line_height = QFontMetricsF(font).height()
         gap = line_height * 0.55
         y = 0.0
-        for row in self.rows:
+        for index, row in enumerate(self.rows):
             layout = QTextLayout(row.text, font)
             layout.setTextOption(option)
             layout.beginLayout()
@@ -310,7 +363,8 @@ class TeleprompterView(QWidget):
                 line.setPosition(QPointF(0, line_y))
                 line_y += line.height() * 1.12
             layout.endLayout()
-            label_space = line_height * 0.5 if row.kind in _KIND_LABELS else 0.0
+            labelled = row.kind in _KIND_LABELS or index == self._resume_row
+            label_space = line_height * 0.5 if labelled else 0.0
             row.layout = layout
             row.top = y + label_space
             row.height = line_y
@@ -318,7 +372,11 @@ class TeleprompterView(QWidget):
         self._content_height = y
 
     def _focus_y(self) -> float:
-        """Content y of the line being spoken (centre), or of the current row's first line."""
+        """Content y of the line being spoken (centre), or of the current row's first line;
+        while a human is on air, the row where the AI resumes."""
+        if 0 <= self._resume_row < len(self.rows):
+            row = self.rows[self._resume_row]
+            return row.top + min(row.height, self._font_size * 1.5) / 2
         if not (0 <= self._current_row < len(self.rows)):
             return 0.0
         row = self.rows[self._current_row]
@@ -400,14 +458,28 @@ class TeleprompterView(QWidget):
             y = row.top - self._offset
             if y + row.height < -20 or y > self.height() + 20:
                 continue
-            current = index == self._current_row
-            if self.manual or current:
+            current = index == self._current_row and self._resume is None
+            resume = index == self._resume_row
+            if resume:
+                band = QRectF(MARGIN_PX - 18, y - self._font_size * 0.75,
+                              self.width() - 2 * MARGIN_PX + 26,
+                              row.height + self._font_size * 0.75 + 4)
+                fill = QColor(RESUME)
+                fill.setAlpha(34)
+                painter.fillRect(band, fill)
+                painter.fillRect(QRectF(MARGIN_PX - 14, y + 2, 4, row.height - 4), RESUME)
+                painter.setFont(label_font)
+                painter.setPen(RESUME)
+                kind = _KIND_LABELS.get(row.kind)
+                painter.drawText(QPointF(MARGIN_PX, y - self._font_size * 0.18),
+                                 RESUME_LABEL + (f" · {kind}" if kind else ""))
+            if resume or self.manual or current:
                 color = CURRENT
             elif index < self._current_row:
                 color = PAST_INSERTED if row.kind != "script" else PAST
             else:
                 color = INSERTED if row.kind != "script" else UPCOMING
-            if row.kind in _KIND_LABELS:
+            if row.kind in _KIND_LABELS and not resume:
                 painter.setFont(label_font)
                 painter.setPen(QColor(theme.ACCENT))
                 painter.drawText(QPointF(MARGIN_PX, y - self._font_size * 0.18),

@@ -1,7 +1,8 @@
 """The studio's dark theme: low glare for a long shift, with colour kept for state.
 
-Red means "the AI is on air / a problem", green "a human is on air", amber "next / warning";
-everything else stays grey so those colours are never ambiguous.
+Red means "the AI is on air / a problem", green "a human is on air (on camera)", violet "a human
+puppeteers the avatar", amber "next / warning"; everything else stays grey so those colours are
+never ambiguous.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ RED_DARK = "#8e1620"
 GREEN = "#23a55a"
 GREEN_DARK = "#0f5c2f"
 AMBER = "#f0a020"
+VIOLET = "#8b5cf6"  # puppet: a human drives the avatar (neither the AI nor the camera)
+
+MODE_COLORS = {"ai": RED, "human": GREEN, "puppet": VIOLET}
+MODE_BORDERS = {"ai": "#ff6b75", "human": "#5fe08f", "puppet": "#b79bff"}
+MODE_PILLS = {"ai": "AI HOST", "human": "HUMAN", "puppet": "PUPPET"}
+PILL_COLORS = {"ai": ACCENT, "human": GREEN, "puppet": VIOLET}  # red stays "live"
 
 STATUS_COLORS = {"on air": RED, "next": AMBER, "done": "#5c6170", "queued": TEXT,
                  "skipped": "#5c6170"}
