@@ -92,7 +92,8 @@ def describe_input(health: InputHealth | None, kind: InputKind) -> tuple[str, st
     if health is None:
         return f"{what}: none (Settings ▸ Inputs)", theme.MUTED
     state = InputState(health.state)
-    parts = [f"{what}: {health.name} · {state.value}"]
+    name = health.name.removeprefix(f"{InputKind(kind).value}: ")  # "camera: x" -> "x"
+    parts = [f"{what}: {name} · {state.value}"]
     color = STATE_COLORS.get(state, theme.MUTED)
     if state == InputState.LIVE:
         if kind == InputKind.CAMERA and health.width_px:
