@@ -285,6 +285,15 @@ def test_the_settings_page_previews_the_camera_and_meters_the_microphone(
     assert inputs.mic is not None and inputs.mic.target == str(media["silence"])
     again.close()
 
+    # `studio app --camera/--mic` win over the settings for the run, and are not saved.
+    override = StudioWindow(camera="lavfi:", mic="")
+    qtbot.addWidget(override)
+    inputs = override.engine_inputs()
+    assert inputs.camera is None and inputs.mic is None
+    assert "camera" in override.banner.text and "filter graph" in override.banner.text
+    assert override.settings.inputs.camera == str(media["video"])
+    override.close()
+
 
 def test_old_settings_migrate_and_bad_input_settings_reset(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"

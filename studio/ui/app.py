@@ -28,14 +28,16 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 
 def run_app(show_path: Path | None = None, *, width_px: int = 1280, height_px: int = 720,
-            fps: Fraction = Fraction(30), audio_device: str | None = None) -> int:
+            fps: Fraction = Fraction(30), audio_device: str | None = None,
+            camera: str | None = None, mic: str | None = None) -> int:
     """Open the window (with ``show_path`` on air) and run until it is closed.
 
     Outputs come from the settings (Settings ▸ Outputs / Audio), the camera, microphone and
     crossfade from Settings ▸ Inputs; ``audio_device`` names the
-    sound device and wins over the settings' choice."""
+    sound device and wins over the settings' choice; ``camera`` and ``mic`` (``--camera``/
+    ``--mic`` text) likewise win over Settings ▸ Inputs for this run."""
     app = create_application()
-    window = StudioWindow(audio_device=audio_device)
+    window = StudioWindow(audio_device=audio_device, camera=camera, mic=mic)
     window.engine_factory = live_engine_factory(width_px, height_px, fps,
                                                 outputs=window.output_specs,
                                                 inputs=window.engine_inputs)

@@ -147,13 +147,16 @@ class StudioWindow(QMainWindow):
 
     def __init__(self, store: SettingsStore | None = None, *,
                  engine_factory: EngineFactory | None = None,
-                 audio_device: str | None = None) -> None:
+                 audio_device: str | None = None, camera: str | None = None,
+                 mic: str | None = None) -> None:
         super().__init__()
         self.setWindowTitle("LiveHost Studio")
         self.setObjectName("StudioWindow")
         self.store = store or SettingsStore()
         self.settings: Settings = self.store.load()
         self.audio_device = audio_device  # `studio app --audio-device`: wins over settings
+        self.camera_override = camera  # likewise a camera or microphone given on the command
+        self.mic_override = mic  # line (not saved: the settings keep their own choice)
         self.engine_factory = engine_factory or live_engine_factory(
             outputs=self.output_specs, inputs=self.engine_inputs)
         self.bridge = EngineBridge(self)
@@ -469,7 +472,11 @@ class StudioWindow(QMainWindow):
     def engine_inputs(self) -> EngineInputs:
         """The camera, microphone and crossfade a show goes on air with (the settings); a
         camera or microphone the settings cannot name is left out with a warning."""
-        i = self.settings.inputs
+        i = replace(self.settings.inputs)
+        if self.camera_override is not None:
+            i.camera = self.camera_override
+        if self.mic_override is not None:
+            i.microphone = self.mic_override
         return EngineInputs(self._input_spec(i, "camera"), self._input_spec(i, "microphone"),
                             i.crossfade_s)
 
