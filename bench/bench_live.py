@@ -99,7 +99,7 @@ def run(seconds: float, width: int, height: int, audio_device: str | None,
         time.sleep(0.4)
     engine.stop()
     return {"pacing": pacing, "takeover": {
-        "switches": takeovers, "path": "LiveEngine.send(SetTakeover)",
+        "switches": takeovers, "path": "LiveEngine.send(SetMode)",
         "latency_ms_mean": round(statistics.fmean(latencies_ms), 2),
         "latency_ms_max": round(max(latencies_ms), 2),
         "old_frames_after_command_max": max(latencies_frames),

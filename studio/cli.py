@@ -99,12 +99,17 @@ def _check_display() -> None:
 
 
 def _app(show_path: Path | None, size: tuple[int, int], fps: Fraction,
-         audio_device: str | None = None) -> int:
+         audio_device: str | None = None, camera: str | None = None,
+         mic: str | None = None) -> int:
     """Open the operator's window; a show given on the command line goes on air at once."""
     if show_path is not None:
         from studio.show.loader import load_show
 
         load_show(show_path)  # a bad file is reported here, before any window opens
+    if camera is not None or mic is not None:
+        from studio.run import check_inputs
+
+        check_inputs(camera, mic)
     _check_display()
     try:
         from studio.ui.app import run_app
@@ -112,7 +117,7 @@ def _app(show_path: Path | None, size: tuple[int, int], fps: Fraction,
         raise DependencyError(f"the studio window needs PySide6 ({exc}); install it with "
                               ".venv/bin/pip install 'PySide6-Essentials>=6.6'") from None
     return run_app(show_path, width_px=size[0], height_px=size[1], fps=fps,
-                   audio_device=audio_device)
+                   audio_device=audio_device, camera=camera, mic=mic)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_obs_commands(sub)
 
+    app.add_argument("--camera", default=None, metavar="DEVICE|FILE",
+                     help="the human's camera for this session (else Settings ▸ Inputs)")
+    app.add_argument("--mic", default=None, metavar="DEVICE|FILE",
+                     help="the human's microphone for this session (else Settings ▸ Inputs)")
     app.add_argument("--audio-device", default=None, metavar="NAME",
                      help="play the program audio on this device (name or number, "
                      "'default' for the system's; list them with: python -m sounddevice); "
@@ -259,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_obs_command(args)
         if args.command == "app":
-            return _app(args.show, args.size, args.fps, args.audio_device)
+            return _app(args.show, args.size, args.fps, args.audio_device, args.camera,
+                        args.mic)
         return _app(None, (1280, 720), Fraction(30))
     except StudioError as exc:
         print(f"studio: error: {exc}", file=sys.stderr)

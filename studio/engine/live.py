@@ -347,7 +347,7 @@ class LiveEngine:
         self._placed: deque[Placement] = deque()  # the line being said, and the one to come
         self._last_started = -1
         self._paused = False
-        self._puppet = PuppetFace(self.clock.sample_rate_hz)
+        self._puppet = PuppetFace(self.clock.sample_rate_hz, threaded=self._realtime)
         self._inputs_health: tuple[InputHealth, ...] = ()
         self._face_warned = False
         self._mix = self._switcher.mix(0, 0)
@@ -363,14 +363,6 @@ class LiveEngine:
         self._volume = (1.0, False)
         for output in self._outputs:
             self._open_output(output, 0)
-        if self._camera_wanted is not None:
-            self._set_input(InputKind.CAMERA, self._open_input(self._camera_wanted))
-        if self._mic_wanted is not None:
-            self._set_input(InputKind.MIC, self._open_input(self._mic_wanted))
-        if self.mode is not Mode.AI:
-            self._emit(ModeChanged(self.mode.value, Mode.AI.value, 0, time.time(), 0.0,
-                                   self._resume_point(None)))
-            self._mode_problems()
         self._dropped = 0
         self._delivered = 0
         self._delivery_times: deque[float] = deque(maxlen=int(float(self.fps)) * 2)
@@ -385,9 +377,20 @@ class LiveEngine:
         warm_face = FaceMotion(self.clock).params_at_frame(0)
         self._renderer.draw(FrameState(0, 0, warm_face, None, 0.0))
         compositor = self._renderer.compositor
-        compositor.read_rgba()
+        # The host's face also warms the face tracker up (mediapipe builds its graph on the
+        # first face it sees).
+        self._warm_rgb = np.ascontiguousarray(compositor.read_rgba()[:, :, :3])
         compositor.read_yuv420p()
+        compositor.set_camera(self._standby)  # the camera layer's first upload, now
         compositor.invalidate()
+        if self._camera_wanted is not None:
+            self._set_input(InputKind.CAMERA, self._open_input(self._camera_wanted))
+        if self._mic_wanted is not None:
+            self._set_input(InputKind.MIC, self._open_input(self._mic_wanted))
+        if self.mode is not Mode.AI:
+            self._emit(ModeChanged(self.mode.value, Mode.AI.value, 0, time.time(), 0.0,
+                                   self._resume_point(None)))
+            self._mode_problems()
 
     def _run(self) -> None:
         try:
@@ -1023,7 +1026,7 @@ class LiveEngine:
             assert opened is None or isinstance(opened, VideoInput)
             self._camera = opened
             if opened is not None:
-                self._puppet.load_tracker()
+                self._puppet.load_tracker(self._warm_rgb)
                 self._puppet.load_voice_model()
         else:
             assert opened is None or isinstance(opened, AudioInput)
