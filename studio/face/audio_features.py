@@ -160,8 +160,12 @@ class Resampler:
         j0 = t // self.up
         phase = t - j0 * self.up
         base = self._n_in - (self._hist.shape[0] - self._k)  # input index of hist[k]
-        rows = (j0 - base + self._k)[:, None] - np.arange(self._k)[None, :]
-        y = np.einsum("ij,ij->i", self._hist[rows], self._table[phase])
+        taps = np.arange(self._k)[None, :]
+        y = np.empty(n.shape[0], np.float64)
+        for a in range(0, n.shape[0], 4096):  # blocks: a whole clip's gather would be huge
+            rows = (j0[a: a + 4096] - base + self._k)[:, None] - taps
+            y[a: a + 4096] = np.einsum("ij,ij->i", self._hist[rows],
+                                       self._table[phase[a: a + 4096]])
         self._n_out = int(n_ready)
         # Keep only what later outputs can still need.
         next_t = self._n_out * self.down + self._centre

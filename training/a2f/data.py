@@ -250,7 +250,8 @@ def save_utterances(path: Any, utts: list[Utterance]) -> None:
 
 
 def load_utterances(path: Any) -> list[Utterance]:
-    d = np.load(path)
+    with np.load(path) as z:  # each z[key] decompresses afresh: read every array once
+        d = {k: z[k] for k in z.files}
     out: list[Utterance] = []
     a0 = h0 = 0
     for k, n in enumerate(d["n_hops"].tolist()):
