@@ -8,9 +8,13 @@ with its own clock) stand in for them, at the device boundary only.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -359,6 +363,9 @@ def test_lavfi_mic_is_a_deterministic_source() -> None:
 
 
 # --- the microphone device (real PortAudio on JACK's dummy driver) -----------------------
+# Each runs in a fresh Python process: PortAudio cannot be re-initialised in a process whose
+# earlier JACK server died (test_audio_device unplugs its own), it aborts. The child does the
+# capturing and prints what it saw; the assertions are here.
 def _start_jackd(jackd: str, server: str) -> subprocess.Popen[bytes]:
     command = [jackd, "-n", server, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "512"]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -372,41 +379,45 @@ def _start_jackd(jackd: str, server: str) -> subprocess.Popen[bytes]:
     return proc
 
 
-@pytest.fixture(scope="module")
-def jack_server() -> Iterator[subprocess.Popen[bytes]]:
-    """As in test_audio_device: one JACK dummy server for the module, PortAudio restarted
-    against it; the test that unplugs it runs last."""
+@pytest.fixture
+def jack_server() -> Iterator[tuple[subprocess.Popen[bytes], dict[str, str]]]:
+    """A JACK dummy server (the sound card) and the environment that points PortAudio at it."""
     jackd = shutil.which("jackd")
     assert jackd, "jackd is missing: bash installers/studio.sh test installs jackd2"
-    server = f"livehost-inputs-{os.getpid()}"
-    os.environ["JACK_DEFAULT_SERVER"] = server
-    os.environ["JACK_NO_AUDIO_RESERVATION"] = "1"
-    os.environ["JACK_NO_START_SERVER"] = "1"
+    server = f"livehost-inputs-{os.getpid()}-{time.monotonic_ns()}"
+    env = {**os.environ, "JACK_DEFAULT_SERVER": server, "JACK_NO_AUDIO_RESERVATION": "1",
+           "JACK_NO_START_SERVER": "1"}
     proc = _start_jackd(jackd, server)
+    deadline = time.monotonic() + 10
+    while subprocess.run(["jack_lsp", "-s", server], capture_output=True, env=env).returncode:
+        assert proc.poll() is None, f"jackd exited with status {proc.returncode}"
+        assert time.monotonic() < deadline, "the JACK dummy server did not come up"
+        time.sleep(0.1)
+    yield proc, env
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(5)
+
+
+def _in_fresh_process(function: str, env: dict[str, str], **extra: str) -> dict[str, Any]:
+    code = f"import json, tests.test_inputs as t; print(json.dumps(t.{function}()))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env={**env, **extra},
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _portaudio_on_jack() -> None:
     import sounddevice
 
     deadline = time.monotonic() + 10
-    while True:
-        time.sleep(0.3)
-        assert proc.poll() is None, f"jackd exited with status {proc.returncode}"
+    while not any("JACK" in a["name"] and a["devices"] for a in sounddevice.query_hostapis()):
+        assert time.monotonic() < deadline, "PortAudio does not see the JACK server"
+        time.sleep(0.2)
         sounddevice._terminate()
         sounddevice._initialize()
-        if any("JACK" in api["name"] and api["devices"] for api in sounddevice.query_hostapis()):
-            break
-        assert time.monotonic() < deadline, "the JACK dummy server did not come up"
-    yield proc
-    if proc.poll() is None:
-        sounddevice._terminate()
-        proc.terminate()
-        proc.wait(5)
-        sounddevice._initialize()
-
-
-def _our_jack_input_port() -> str:
-    ports = subprocess.run(["jack_lsp"], capture_output=True, text=True).stdout.split("\n")
-    ours = [p for p in ports if p.startswith("PortAudio:in")]
-    assert ours, f"no PortAudio input port on JACK: {ports}"
-    return ours[0]
 
 
 def _read_live(mic: Any, seconds: float) -> npt.NDArray[np.float32]:
@@ -421,22 +432,32 @@ def _read_live(mic: Any, seconds: float) -> npt.NDArray[np.float32]:
     return np.concatenate(chunks)
 
 
-def test_mic_on_a_sound_card_reads_samples_reports_silence_then_hears_a_signal(
-        jack_server: subprocess.Popen[bytes]) -> None:
-    mics = list_microphones()
-    assert any(m.name == "system" and m.host_api == "JACK" and m.channels >= 1 for m in mics)
-    mic = build_audio_input(parse_mic("default"))
-    assert mic.realtime
+def _health_dict(mic: Any) -> dict[str, Any]:
+    health = mic.health()
+    return {"state": health.state.value, "reason": health.reason, "frames": health.frames,
+            "silent": health.silent, "clipping": health.clipping,
+            "peak_dbfs": health.peak_dbfs, "rms_dbfs": health.rms_dbfs}
+
+
+def child_mic_silence_then_signal() -> dict[str, Any]:
+    """In the child: open the default microphone, read, stay silent, then hear jack_metro."""
+    _portaudio_on_jack()
+    result: dict[str, Any] = {"mics": [(m.name, m.host_api, m.channels)
+                                       for m in list_microphones()]}
+    try:
+        build_audio_input(parse_mic("Studio Condenser")).open(RATE)
+    except UserInputError as exc:
+        result["missing"] = str(exc)
+    mic: Any = build_audio_input(parse_mic("default"))
+    result["realtime"] = mic.realtime
     mic.open(RATE)
     metro: subprocess.Popen[bytes] | None = None
     try:
         chunk = mic.read(0, 1600)
-        assert chunk.dtype == np.float32 and chunk.shape == (1600,)
+        result["chunk"] = (str(chunk.dtype), chunk.shape[0])
         quiet = _read_live(mic, 3.6)  # JACK's dummy capture ports deliver silence
-        health = mic.health()
-        assert health.state == InputState.LIVE and health.frames > RATE * 3
-        assert health.silent and not health.clipping and health.rms_dbfs == -120.0
-        assert not quiet.any()
+        result["quiet_nonzero"] = int(np.count_nonzero(quiet))
+        result["after_quiet"] = _health_dict(mic)
         # A real signal into our input port: jack_metro's 1 kHz beeps at amplitude 0.5
         metro = subprocess.Popen(["jack_metro", "-b", "300", "-f", "1000", "-A", "0.5", "-D",
                                   "100", "-n", "inputs-metro"],
@@ -446,46 +467,67 @@ def test_mic_on_a_sound_card_reads_samples_reports_silence_then_hears_a_signal(
                 ["jack_lsp"], capture_output=True, text=True).stdout:
             assert time.monotonic() < deadline, "jack_metro did not start"
             time.sleep(0.05)
-        subprocess.run(["jack_connect", "inputs-metro:300_bpm", _our_jack_input_port()],
-                       check=True)
+        ports = subprocess.run(["jack_lsp"], capture_output=True, text=True).stdout.split()
+        ours = [p for p in ports if p.startswith("PortAudio:in")]
+        subprocess.run(["jack_connect", "inputs-metro:300_bpm", ours[0]], check=True)
         heard = _read_live(mic, 1.5)
-        health = mic.health()
-        assert float(np.abs(heard).max()) == pytest.approx(0.5, abs=0.01)
-        assert not health.silent and health.peak_dbfs == pytest.approx(-6.0, abs=0.2)
-        # the pause above (starting jack_metro) added delay; the jitter buffer let it go:
-        # what it holds is about a device block or two again (512 samples each here)
-        assert mic.buffered_samples <= 4 * 512  # type: ignore[attr-defined]
+        result["heard_peak"] = float(np.abs(heard).max())
+        result["after_signal"] = _health_dict(mic)
+        result["buffered"] = mic.buffered_samples
     finally:
         if metro is not None:
             metro.terminate()
             metro.wait(5)
         mic.close()
+    return result
 
 
-def test_a_missing_mic_lists_those_that_exist(jack_server: subprocess.Popen[bytes]) -> None:
-    mic = build_audio_input(parse_mic("Studio Condenser"))
-    with pytest.raises(UserInputError, match=r"'Studio Condenser' not found; microphones: .*"
-                                             r"'system' \(JACK\)"):
-        mic.open(RATE)
-    assert mic.health().state == InputState.DOWN
+def test_mic_on_a_sound_card_reads_samples_reports_silence_then_hears_a_signal(
+        jack_server: tuple[subprocess.Popen[bytes], dict[str, str]]) -> None:
+    seen = _in_fresh_process("child_mic_silence_then_signal", jack_server[1])
+    assert ["system", "JACK", 2] in seen["mics"]
+    assert re.search(r"'Studio Condenser' not found; microphones: .*'system' \(JACK\)",
+                     seen["missing"])
+    assert seen["realtime"] and seen["chunk"] == ["float32", 1600]
+    quiet = seen["after_quiet"]
+    assert seen["quiet_nonzero"] == 0 and quiet["state"] == "live" and quiet["frames"] > 3 * RATE
+    assert quiet["silent"] and not quiet["clipping"] and quiet["rms_dbfs"] == -120.0
+    assert seen["heard_peak"] == pytest.approx(0.5, abs=0.01)
+    loud = seen["after_signal"]
+    assert not loud["silent"] and loud["peak_dbfs"] == pytest.approx(-6.0, abs=0.2)
+    # the pause above (starting jack_metro) added delay; the jitter buffer let it go: what
+    # it holds is about a device block or two again (512 samples each here)
+    assert seen["buffered"] <= 4 * 512
+
+
+def child_mic_unplugged() -> dict[str, Any]:
+    """In the child: the sound server dies under an open microphone."""
+    _portaudio_on_jack()
+    mic: Any = build_audio_input(parse_mic("system", retry_s=0.2))
+    mic.open(RATE)
+    _read_live(mic, 0.5)
+    result: dict[str, Any] = {"before": _health_dict(mic)}
+    os.kill(int(os.environ["JACKD_PID"]), signal.SIGTERM)  # the sound card is gone
+    nonzero = 0
+    deadline = time.monotonic() + 10
+    while mic.health().state != InputState.LOST and time.monotonic() < deadline:
+        nonzero += int(np.count_nonzero(mic.read(0, 1600)))  # never an exception
+        time.sleep(0.03)
+    result["after"] = _health_dict(mic)
+    result["nonzero"] = nonzero
+    result["still_reads"] = mic.read(0, 1600).shape[0]
+    mic.close()
+    result["closed"] = _health_dict(mic)
+    return result
 
 
 def test_a_mic_that_disappears_is_lost_and_reads_silence(
-        jack_server: subprocess.Popen[bytes]) -> None:
-    mic = build_audio_input(parse_mic("system", retry_s=0.2))
-    mic.open(RATE)
-    _read_live(mic, 0.5)
-    assert mic.health().state == InputState.LIVE
-    jack_server.terminate()  # the sound card is gone (its server quits)
-    jack_server.wait(5)
-    deadline = time.monotonic() + 10
-    while mic.health().state != InputState.LOST:
-        assert time.monotonic() < deadline, "the lost microphone was not noticed"
-        assert not mic.read(0, 1600).any()  # silence, never an exception
-        time.sleep(0.03)
-    health = mic.health()
-    assert "microphone stopped" in health.reason and "reconnecting" in health.reason
-    assert mic.read(0, 1600).shape == (1600,)
-    mic.close()
-    assert mic.health().state == InputState.OFF
-
+        jack_server: tuple[subprocess.Popen[bytes], dict[str, str]]) -> None:
+    proc, env = jack_server
+    seen = _in_fresh_process("child_mic_unplugged", env, JACKD_PID=str(proc.pid))
+    assert seen["before"]["state"] == "live"
+    assert seen["after"]["state"] == "lost", seen["after"]
+    assert "microphone stopped" in seen["after"]["reason"]
+    assert "reconnecting" in seen["after"]["reason"]
+    assert seen["nonzero"] == 0 and seen["still_reads"] == 1600
+    assert seen["closed"]["state"] == "off"
