@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/bench_inputs.py [--seconds 5] [--size 1280x720]
 
-- camera (lavfi at the device boundary, paced in real time like a webcam): polled by an
-  engine-like loop at 30 fps, the age of the picture ``frame_at`` returns (arrival to use),
-  and the capture pipeline's delay (a picture's arrival minus its own timestamp on the wall
-  clock, the first picture taken as zero: read + decode + RGB conversion jitter);
+- camera (lavfi at the device boundary, paced in real time like a webcam, 30 fps): polled by
+  an engine-like loop at 25 fps (so every phase between the two shows), the age of the
+  picture ``frame_at`` returns (arrival to use), and the capture pipeline's delay (a
+  picture's arrival minus its own timestamp on the wall clock, the first picture taken as
+  zero: read + decode + RGB conversion jitter);
+- the RGB conversion each camera picture costs on the capture thread;
 - camera file: the cost of ``frame_at`` (decode one frame + RGB) at the same size;
 - microphone on JACK's dummy driver (started here): what the jitter buffer holds after each
   1600-sample read (its share of the latency; the device block adds to it), underruns, drops.
@@ -53,7 +55,7 @@ def bench_camera(seconds: float, size: str) -> dict[str, Any]:
             ages_ms.append((now_ns - frame.captured_ns) / 1e6)
             arrivals[frame.sequence] = (frame.captured_ns, frame.pts_s)
         i += 1
-        delay = started + i / 30 - time.monotonic()
+        delay = started + i / 25 - time.monotonic()  # not the camera's rate: every phase
         if delay > 0:
             time.sleep(delay)
     health = camera.health()
@@ -70,23 +72,21 @@ def bench_camera(seconds: float, size: str) -> dict[str, Any]:
 
 def bench_file_camera(size: str) -> dict[str, Any]:
     import av
-    import numpy as np
 
-    width, height = (int(v) for v in size.split("x"))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "clip.mp4"
+        source = av.open(f"testsrc2=size={size}:rate=30:duration=2", format="lavfi")
         with av.open(str(path), "w") as container:
             stream = container.add_stream("libx264", rate=30)
+            width, height = (int(v) for v in size.split("x"))
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            rng = np.random.default_rng(0)
-            for k in range(60):
-                img = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
-                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            for k, frame in enumerate(source.decode(video=0)):
                 frame.pts = k
-                for packet in stream.encode(frame):
+                for packet in stream.encode(frame.reformat(format="yuv420p")):
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)
+        source.close()
         camera = build_video_input(parse_camera(str(path)))
         camera.open()
         costs_ms = []
@@ -95,7 +95,22 @@ def bench_file_camera(size: str) -> dict[str, Any]:
             camera.frame_at(k * 1600, 48_000)
             costs_ms.append((time.perf_counter() - t0) * 1e3)
         camera.close()
-    return {"size": size, "frame_at_ms": _summary(costs_ms)}
+    return {"size": size, "content": "testsrc2 as H.264", "frame_at_ms": _summary(costs_ms)}
+
+
+def bench_conversion(size: str) -> dict[str, Any]:
+    """What the capture thread spends per picture beyond the device: YUV to RGB."""
+    import av
+
+    source = av.open(f"testsrc2=size={size}:rate=30:duration=1", format="lavfi")
+    frames = [f.reformat(format="yuv420p") for f in source.decode(video=0)]
+    source.close()
+    costs_ms = []
+    for frame in frames:
+        t0 = time.perf_counter()
+        frame.to_ndarray(format="rgb24")
+        costs_ms.append((time.perf_counter() - t0) * 1e3)
+    return {"size": size, "yuv420p_to_rgb_ms": _summary(costs_ms)}
 
 
 def bench_mic(seconds: float) -> dict[str, Any]:
@@ -151,6 +166,7 @@ def main() -> None:
     parser.add_argument("--size", default="1280x720")
     args = parser.parse_args()
     print(json.dumps({"camera_lavfi": bench_camera(args.seconds, args.size),
+                      "camera_conversion": bench_conversion(args.size),
                       "camera_file": bench_file_camera(args.size),
                       "mic_jack": bench_mic(args.seconds)}, indent=2))
 

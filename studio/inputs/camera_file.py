@@ -87,6 +87,7 @@ class FileCamera(VideoInput):
         if self._container is not None:
             self._container.close()
         self._container, self._stream = open_media(self.spec, "video")
+        self._stream.thread_type = "AUTO"  # frames still come out in order
         rate = self._stream.average_rate or self._stream.guessed_rate
         if rate:
             self._frame_s = 1 / Fraction(rate)
