@@ -243,6 +243,27 @@ def test_lavfi_camera_delivers_the_newest_frame_from_its_own_thread() -> None:
     assert camera.health().state == InputState.OFF
 
 
+def test_a_camera_that_delivers_another_size_and_rate_says_so() -> None:
+    camera = build_video_input(parse_camera("lavfi:testsrc2=size=160x90:rate=10", width=1280,
+                                            height=720, fps=30))
+    camera.open()
+    try:
+        deadline = time.monotonic() + 10
+        while not camera.health().reason:
+            assert time.monotonic() < deadline, camera.health()
+            time.sleep(0.05)
+        health = camera.health()
+        frame = camera.frame_at(0, RATE)
+    finally:
+        camera.close()
+    assert health.state == InputState.LIVE  # used as it is: the engine scales it
+    assert (health.width_px, health.height_px) == (160, 90)
+    assert frame is not None and frame.rgb.shape == (90, 160, 3)
+    assert health.fps == pytest.approx(10, abs=2)
+    assert "delivers 160x90 at" in health.reason and "asked for 1280x720 at 30 fps" in \
+        health.reason
+
+
 def test_a_camera_that_stops_is_lost_then_reconnects() -> None:
     # A graph that ends after half a second reads exactly like an unplugged camera (EOF).
     camera = build_video_input(

@@ -57,6 +57,9 @@ class CameraInfo:
     def label(self) -> str:
         return f"{self.index} {self.name!r} ({self.device})"
 
+    def __str__(self) -> str:
+        return self.label
+
 
 def _platform_format() -> str:
     if sys.platform.startswith("linux"):
@@ -326,7 +329,7 @@ class DeviceCamera(VideoInput):
             self.height_px, self.width_px = int(rgb.shape[0]), int(rgb.shape[1])
             self._backoff.reset()
             self.set_state(InputState.LIVE, "")
-        elif self.frames % 30 == 0:
+        elif self.frames == 10 or self.frames % 30 == 0:
             self._check_format()
 
     def _check_format(self) -> None:

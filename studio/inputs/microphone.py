@@ -62,6 +62,9 @@ class MicrophoneInfo:
     def label(self) -> str:
         return f"{self.index} {self.name!r} ({self.host_api})"
 
+    def __str__(self) -> str:
+        return self.label + (" · default" if self.default else "")
+
 
 def _sounddevice() -> Any:
     try:
