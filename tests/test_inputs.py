@@ -442,12 +442,12 @@ def _portaudio_on_jack() -> None:
         sounddevice._initialize()
 
 
-def _read_live(mic: Any, seconds: float) -> npt.NDArray[np.float32]:
-    """Read like the engine does: 1600 samples each frame (30 fps), on the wall clock."""
+def _read_live(mic: Any, seconds: float, n: int = 1600) -> npt.NDArray[np.float32]:
+    """Read like the engine does: n samples each frame (30 fps), on the wall clock."""
     chunks = []
     started = time.monotonic()
     for i in range(round(seconds * 30)):
-        chunks.append(mic.read(i * 1600, 1600))
+        chunks.append(mic.read(i * n, n))
         delay = started + (i + 1) / 30 - time.monotonic()
         if delay > 0:
             time.sleep(delay)
@@ -497,6 +497,18 @@ def child_mic_silence_then_signal() -> dict[str, Any]:
         result["heard_peak"] = float(np.abs(heard).max())
         result["after_signal"] = _health_dict(mic)
         result["buffered"] = mic.buffered_samples
+        mic.close()
+        # The engine at a rate JACK does not run at: the device's 48 kHz, resampled
+        slow: Any = build_audio_input(parse_mic("system"))
+        slow.open(16_000)
+        ports = subprocess.run(["jack_lsp"], capture_output=True, text=True).stdout.split()
+        ours = [p for p in ports if p.startswith("PortAudio:in")]
+        subprocess.run(["jack_connect", "inputs-metro:300_bpm", ours[0]], check=True)
+        resampled = _read_live(slow, 1.5, n=16_000 // 30 + 1)
+        result["resampled"] = {"rates": [slow.sample_rate_hz, slow.device_rate_hz],
+                               "peak": float(np.abs(resampled).max()),
+                               "underruns": slow.underruns}
+        slow.close()
     finally:
         if metro is not None:
             metro.terminate()
@@ -521,6 +533,9 @@ def test_mic_on_a_sound_card_reads_samples_reports_silence_then_hears_a_signal(
     assert not loud["silent"] and loud["peak_dbfs"] == pytest.approx(-6.0, abs=0.2), seen
     # the jitter buffer never holds more than its cap (200 ms) beyond a read
     assert seen["buffered"] <= 0.2 * RATE + 1600, seen
+    resampled = seen["resampled"]
+    assert resampled["rates"] == [16_000, 48_000], seen
+    assert resampled["peak"] == pytest.approx(0.5, abs=0.03), seen  # the beeps, at 16 kHz
 
 
 def child_mic_unplugged() -> dict[str, Any]:

@@ -364,7 +364,7 @@ class DeviceCamera(VideoInput):
         now_ns = time.monotonic_ns()
         with self._lock:
             latest = self._latest
-            if latest is None:
+            if latest is None or self.state == InputState.OFF:
                 return None
             if self.state == InputState.LOST:
                 if now_ns - self._lost_ns > HOLD_AFTER_LOSS_S * 1e9:
