@@ -9,7 +9,9 @@ pauses and rests closed outside speech. Bilabials (p b m) additionally force ful
 the whole frame(s) they occur in through a cone-shaped jaw limit whose slope keeps frame-to-frame
 jaw steps small. If audio is supplied, the jaw target of every <= 40 ms piece of a segment is
 scaled by the audio's zero-phase smoothed loudness over that piece, before blending, and the
-sentence's spans are first shifted (<= 60 ms) to best line up with that loudness.
+sentence's spans are first shifted (<= 60 ms) to best line up with that loudness. A sentence
+with no phoneme alignments can instead bring a MouthTrack (audio-to-face model output,
+add_mouth_track): over the part of a frame it covers, the mouth is the track's frame average.
 
 All state is either immutable per sentence or generated in time order from seeded generators,
 so frame i is a pure function of (seed, inputs, i); data older than a few seconds is dropped.
