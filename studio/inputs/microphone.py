@@ -143,6 +143,7 @@ class DeviceMicrophone(AudioInput):
         self._received = 0  # all streams together
         self._device_gone = False
         self._open_error = ""
+        self._stream_started_ns = 0
         self._read_pos = 0
         self._last_callback_ns = 0
         self._fifo = np.zeros(0, dtype=np.float32)  # the jitter buffer, at the engine rate
@@ -209,6 +210,7 @@ class DeviceMicrophone(AudioInput):
             raise UserInputError(f"microphone {self.device.label} cannot be opened ({exc}); "
                                  "close the program that holds it, or " + CHOOSE) from None
         self._stream = stream
+        self._stream_started_ns = time.monotonic_ns()
         self.latency_samples = round(float(stream.latency) * self.sample_rate_hz)
 
     def _callback(self, indata: Any, frames: int, _time_info: Any, status: Any) -> None:
@@ -242,9 +244,9 @@ class DeviceMicrophone(AudioInput):
                     self._backoff.reset()
                     self.set_state(InputState.LIVE)
                 continue
-            if stream is not None and stream.active and \
-                    (not last_ns and self.state == InputState.STARTING):
-                continue  # not a callback yet: give it the stall time from its start
+            if stream is not None and stream.active and not last_ns and \
+                    now_ns - self._stream_started_ns < 2 * STALL_S * 1e9:
+                continue  # no callback yet: a stream may take a moment to start
             if stream is None or not stream.active or now_ns - last_ns >= STALL_S * 1e9:
                 if stream is not None:
                     self._stream = None
