@@ -196,3 +196,21 @@ def test_corrupt_or_missing_model_names_the_file_and_the_fix(tmp_path: Path) -> 
     assert "missing.onnx" in str(err.value)
     with pytest.raises(StudioError, match="provider"):
         AudioToFace(provider="tpu")
+
+
+def test_audio_sentences_are_dropped_when_old_and_cut_when_interrupted() -> None:
+    clock = MediaClock(Fraction(30), RATE)
+    motion = FaceMotion(clock, seed=0)
+    params = np.full((100, 1), 0.5, np.float32)  # 1 s of a half-open jaw
+    track = MouthTrack(0.01, 0.0, params, ("jaw_open",))
+    for k in range(20):
+        motion.add_mouth_track(track, k * 2 * RATE)
+        for i in range(k * 60, k * 60 + 60, 5):
+            motion.params_at_frame(i)
+        assert motion.buffer_sizes()["audio_sentences"] <= 3
+    start = 50 * RATE
+    motion.add_mouth_track(track, start)
+    motion.cut_speech(start + RATE // 2)
+    f0 = clock.frame_at_sample(start)
+    assert motion.params_at_frame(f0 + 3).jaw_open == pytest.approx(0.5, abs=1e-6)
+    assert motion.params_at_frame(f0 + 20).jaw_open == 0.0  # cut at 0.5 s: closed from there
