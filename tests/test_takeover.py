@@ -390,3 +390,43 @@ def test_the_human_keeps_the_card_and_can_move_to_another_product(
         run_until_b = [s for s in rec.of(SentenceStarted) if s.product_id == "b"]
     assert run_until_b, "the AI, back on air, did not present the product the human chose"
     assert not [s for s in rec.of(SentenceStarted) if s.product_id == "a"]
+
+
+def test_a_voice_without_alignments_moves_the_lips_through_the_audio_to_face_model(
+        write_show: Callable[[str], Path], piper_voice: object) -> None:
+    """A voice that gives only audio (no phoneme spans): the live engine's mouth follows it."""
+    from studio.voice.types import SpeechClip
+
+    class NoAlignments:
+        name = "joe-without-alignments"
+        execution_provider = "CPU"
+
+        def synthesize(self, sentence: str) -> SpeechClip:
+            clip = piper_voice.synthesize(sentence)  # type: ignore[attr-defined]
+            return SpeechClip(clip.text, clip.spoken_text, clip.audio, clip.sample_rate_hz,
+                              (), clip.words)
+
+    jaws: list[float] = []
+    eng = LiveEngine(load_show(write_show(SHOW)), width_px=320, height_px=180, realtime=False,
+                     tts=NoAlignments())  # type: ignore[arg-type]
+    rec = Recorder()
+    eng.subscribe(rec)
+    eng.run_frames(1)
+    face = eng._face
+    original = face.params_at_frame
+
+    def spy(i: int):  # type: ignore[no-untyped-def]
+        params = original(i)
+        jaws.append(params.jaw_open)
+        return params
+
+    face.params_at_frame = spy  # type: ignore[method-assign]
+    eng.run_frames(150)
+    eng.close()
+    started = rec.of(SentenceStarted)
+    assert started, "the host did not speak"
+    first = started[0]
+    frames = range(first.start_samples // SPF + 1, min(first.end_samples // SPF, 150))
+    spoken = [jaws[i - 1] for i in frames if i - 1 < len(jaws)]
+    assert max(spoken) > 0.3 and min(spoken) < 0.1  # it opens on vowels and closes between
+    assert max(jaws[: max(1, first.start_samples // SPF - 2)]) < 0.05  # shut before it speaks

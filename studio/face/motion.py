@@ -49,7 +49,7 @@ from studio.face.visemes import (
 from studio.voice.types import PhonemeSpan
 
 if TYPE_CHECKING:
-    from studio.face.a2f import MouthTrack
+    from studio.face.a2f import AudioToFace, MouthTrack
 
 ACTIVE = N_MOUTH  # extra column: 1 while a sound plays, used to fade the resting smile out
 N_COLS = N_MOUTH + 1
@@ -181,14 +181,22 @@ class FaceMotion:
         self._gesture_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x6E57]))
         self._gain_hop = max(1, round(GAIN_HOP_S * self._rate))
         self._last_frame_start = -1
+        self._a2f: AudioToFace | None = None
 
     # ------------------------------------------------------------------ input
     def add_speech(self, phonemes: Sequence[PhonemeSpan],
                    audio: npt.NDArray[np.float32] | None = None,
                    audio_start_samples: int = 0) -> None:
-        """Append one sentence (absolute sample spans, in time order) and optional audio."""
+        """Append one sentence (absolute sample spans, in time order) and optional audio.
+
+        A voice that gives no alignments (no phonemes, but audio) gets its mouth from the
+        audio-to-face model instead, heard over the whole sentence."""
         segments = build_segments(phonemes, self._rate)
         if not segments:
+            if not any(True for _ in phonemes) and audio is not None and \
+                    np.asarray(audio).size > 0:
+                self.add_mouth_track(self._audio_to_face().track(audio, self._rate),
+                                     audio_start_samples)
             return
         gain: FloatArray | None = None
         if audio is not None and np.asarray(audio).size > 0:
@@ -215,6 +223,14 @@ class FaceMotion:
         else:
             self._blocks.append(block)
         self._add_gestures(segments)
+
+    def _audio_to_face(self) -> AudioToFace:
+        """The audio-to-face model, loaded on first need (a missing model is a clear error)."""
+        if self._a2f is None:
+            from studio.face.a2f import AudioToFace
+
+            self._a2f = AudioToFace()
+        return self._a2f
 
     def add_mouth_track(self, track: MouthTrack, start_samples: int) -> None:
         """Append a sentence that has no phoneme alignments: its mouth follows ``track`` (from
