@@ -17,9 +17,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
+
+from studio.face.tracking import keep_qt_environment
+
+with keep_qt_environment():
+    import cv2
 
 if TYPE_CHECKING:
     from studio.voice.piper_tts import PiperTTS

@@ -141,7 +141,8 @@ class ObsServer:
         self.runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
         _seed(self.home, self.port, self.password)
         env = {k: v for k, v in os.environ.items()
-               if k not in {"EGL_PLATFORM", "QT_QPA_PLATFORM", "WAYLAND_DISPLAY",
+               if k not in {"EGL_PLATFORM", "QT_QPA_PLATFORM", "QT_QPA_PLATFORM_PLUGIN_PATH",
+                            "QT_QPA_FONTDIR", "WAYLAND_DISPLAY",
                             "XDG_CONFIG_HOME", "LIVEHOST_OBS_PASSWORD"}}
         env.update(HOME=str(self.home), XDG_CONFIG_HOME=str(self.home / ".config"),
                    XDG_RUNTIME_DIR=str(self.runtime), DISPLAY=self.display,

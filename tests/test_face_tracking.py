@@ -223,3 +223,19 @@ def test_one_euro_removes_jitter_but_keeps_moves() -> None:
     assert np.std(still[10:]) < 0.004  # raw jitter is 0.01
     moved = [f(1.0, (60 + i) / 30.0) for i in range(4)]
     assert moved[-1] > 0.8  # a step is mostly through within ~0.1 s
+
+
+def test_tracking_leaves_qt_pointed_at_our_plugins() -> None:
+    """mediapipe's OpenCV repoints Qt at its own plugins when imported; the window (and OBS,
+    started from it) would then fail to start. A fresh process, so the import is the first."""
+    import subprocess
+    import sys
+
+    code = ("import os, numpy as np\n"
+            "from studio.face.tracking import FaceTracker\n"
+            "t = FaceTracker(max_side_px=64)\n"
+            "t.track(np.zeros((120, 160, 3), np.uint8), 0.0)\n"
+            "print(repr(os.environ.get('QT_QPA_PLATFORM_PLUGIN_PATH')))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "None"

@@ -20,6 +20,7 @@ import numpy.typing as npt
 import pytest
 
 from studio.cli import main
+from studio.compose.compositor import StageLayout
 from studio.compose.standby import render_standby
 from studio.engine.cues import load_cues
 from studio.run import run_live
@@ -80,12 +81,15 @@ def test_run_records_files_follows_cues_and_reports_a_failed_output(
     streams = {s["codec_type"]: float(s["duration"]) for s in probe(mp4)["streams"]}
     assert streams["video"] == pytest.approx(4.0, abs=1 / 30)
     assert abs(streams["video"] - streams["audio"]) <= 1 / 30
-    # The cues: the standby picture from 2 s to 3 s, the host before and after.
-    standby = render_standby(W, H)[:, :, :3].astype(int)
-    before, during, after = frames_at(mp4, [1.5, 2.5, 3.5])
+    # The cues: the standby picture (no camera is set) from 2 s to 3 s, the host before and
+    # after. The product card stays over the standby: compare the rest of the picture.
+    x = StageLayout.for_frame(W, H).card_rect_px[0]
+    standby = render_standby(W, H)[:, :x, :3].astype(int)
+    before, during, after = (f[:, :x] for f in frames_at(mp4, [1.5, 2.5, 3.5]))
     assert np.abs(during.astype(int) - standby).mean() < 4
     assert np.abs(before.astype(int) - standby).mean() > 15
     assert np.abs(after.astype(int) - standby).mean() > 15
+    assert "mode ai → human at 0:00:02" in out.getvalue()
 
 
 def test_run_ends_with_the_run_down(write_show: Callable[[str], Path], tmp_path: Path) -> None:

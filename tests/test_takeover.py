@@ -233,7 +233,10 @@ def test_crossfade_moves_every_frame_and_lands_after_200_ms(
 def _track(frames: list[FrameDelivered]) -> tuple[npt.NDArray[np.float64], ...]:
     """The avatar's head roll (degrees, clockwise on screen) and mouth opening (inner-lip gap
     over face height) in each output frame, found by mediapipe as a viewer's eye would."""
-    import mediapipe as mp
+    from studio.face.tracking import keep_qt_environment
+
+    with keep_qt_environment():
+        import mediapipe as mp
 
     host = StageLayout.for_frame(W, H).host_rect_px
     x, y, w, h = host

@@ -967,6 +967,10 @@ class LiveEngine:
             self._emit(Problem("no camera is set: the human mode shows the standby picture",
                                "choose a camera in Settings (or studio run --camera)",
                                "warning"))
+        if mode is Mode.PUPPET and self._camera is None:
+            self._emit(Problem("no camera is set: the puppet's head idles and its lips follow "
+                               "the voice", "choose a camera in Settings (or studio run "
+                               "--camera)", "warning"))
         if mode is not Mode.AI and self._mic is None:
             self._emit(Problem("no microphone is set: the program is silent while a human is "
                                "on air", "choose a microphone in Settings (or studio run "

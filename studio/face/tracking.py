@@ -13,8 +13,11 @@ per parameter removes jitter while keeping fast motion (speech) nearly lag free.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
@@ -32,6 +35,25 @@ CALIBRATION_FRAMES = 8
 RIGID = np.array([1, 2, 4, 5, 6, 168, 197, 195, 10, 151, 9, 8, 33, 133, 362, 263, 234, 454,
                   127, 356, 116, 345, 50, 280, 98, 327, 129, 358, 64, 294])
 # "Left"/"right" below mean the image's left/right (the viewer's), not the person's.
+
+_QT_VARIABLES = ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR")
+
+
+@contextlib.contextmanager
+def keep_qt_environment() -> Iterator[None]:
+    """Import OpenCV (mediapipe does) without letting it repoint Qt: the opencv-contrib wheel
+    mediapipe pulls in sets QT_QPA_PLATFORM_PLUGIN_PATH to its own Qt plugins when imported,
+    which breaks the studio window and any Qt program started from it (OBS in the tests)."""
+    saved = {name: os.environ.get(name) for name in _QT_VARIABLES}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
 class EyeLandmarks(NamedTuple):
     outer: int
     inner: int
@@ -215,7 +237,8 @@ class FaceTracker:
     def _open(self) -> Any:
         if self._mesh is None:
             try:
-                import mediapipe as mp
+                with keep_qt_environment():
+                    import mediapipe as mp
                 face_mesh = mp.solutions.face_mesh
             except (ImportError, AttributeError) as exc:
                 raise DependencyError(
@@ -267,7 +290,8 @@ class FaceTracker:
         h, w = rgb.shape[:2]
         small: npt.NDArray[Any] = rgb
         if max(h, w) > self.max_side_px:
-            import cv2
+            with keep_qt_environment():
+                import cv2
 
             k = self.max_side_px / max(h, w)
             small = cv2.resize(rgb, (max(1, round(w * k)), max(1, round(h * k))),
