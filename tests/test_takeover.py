@@ -34,6 +34,7 @@ from studio.engine.events import (
     SentenceStarted,
 )
 from studio.engine.live import LiveEngine
+from studio.face.params import FaceParams
 from studio.inputs.base import InputState, parse_camera, parse_mic
 from studio.outputs.base import parse_target
 from studio.program.switcher import Mode
@@ -418,7 +419,7 @@ def test_a_voice_without_alignments_moves_the_lips_through_the_audio_to_face_mod
     face = eng._face
     original = face.params_at_frame
 
-    def spy(i: int):  # type: ignore[no-untyped-def]
+    def spy(i: int) -> FaceParams:
         params = original(i)
         jaws.append(params.jaw_open)
         return params
