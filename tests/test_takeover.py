@@ -424,7 +424,7 @@ def test_a_voice_without_alignments_moves_the_lips_through_the_audio_to_face_mod
         jaws.append(params.jaw_open)
         return params
 
-    face.params_at_frame = spy  # type: ignore[method-assign]
+    face.params_at_frame = spy  # type: ignore[method-assign,assignment]
     eng.run_frames(150)
     eng.close()
     started = rec.of(SentenceStarted)
