@@ -1038,10 +1038,16 @@ class LiveEngine:
             if opened is not None:
                 self._puppet.load_voice_model()
         if old is not None and old is not opened:
-            try:
-                old.close()
-            except Exception:
-                _LOG.exception("input %s failed to close", old.name)
+            def close_it(done: VideoInput | AudioInput = old) -> None:
+                try:
+                    done.close()
+                except Exception:
+                    _LOG.exception("input %s failed to close", done.name)
+
+            if self._realtime and not self._stop.is_set():  # a device can take a while
+                threading.Thread(target=close_it, name="close-input", daemon=True).start()
+            else:
+                close_it()
         self._inputs_health = ()  # announce the new set
 
     def _check_inputs(self, s0: int) -> None:
