@@ -34,7 +34,6 @@ from studio.engine.events import (
     AudioMeter,
     Event,
     FrameDelivered,
-    InputsChanged,
     ModeChanged,
     OutputsChanged,
     Problem,
@@ -47,7 +46,8 @@ from studio.engine.events import (
     WordTiming,
 )
 from studio.engine.frames import FrameRenderer, FrameState
-from studio.engine.puppet import FACE_LOST_WARN_S, PuppetFace
+from studio.engine.live_inputs import LiveInputs
+from studio.engine.puppet import PuppetFace
 from studio.engine.render import show_seed
 from studio.face.motion import FaceMotion
 from studio.face.params import blend
@@ -56,10 +56,7 @@ from studio.inputs.base import (
     InputHealth,
     InputKind,
     InputSpec,
-    InputState,
     VideoInput,
-    build_audio_input,
-    build_video_input,
 )
 from studio.outputs.audio_device import AudioDeviceOutput
 from studio.outputs.base import (
@@ -213,12 +210,6 @@ class LiveEngine:
         self._mic_wanted = mic
         self._switcher = Switcher(self.clock.sample_rate_hz, mode, crossfade_s)
         self._takeover_mode = mode if mode is not Mode.AI else Mode.HUMAN
-        self._camera: VideoInput | None = None
-        self._mic: AudioInput | None = None
-        # Inputs opened on a helper thread (a device can take a while), swapped in between
-        # frames: (kind, the opened input or None)
-        self._opened_inputs: queue.SimpleQueue[tuple[InputKind, VideoInput | AudioInput | None]] \
-            = queue.SimpleQueue()
 
     # --- public API -----------------------------------------------------------------------
     @property
@@ -348,8 +339,8 @@ class LiveEngine:
         self._last_started = -1
         self._paused = False
         self._puppet = PuppetFace(self.clock.sample_rate_hz, threaded=self._realtime)
-        self._inputs_health: tuple[InputHealth, ...] = ()
-        self._face_warned = False
+        self._inputs = LiveInputs(self.clock.sample_rate_hz, realtime=self._realtime,
+                                  puppet=self._puppet, emit=self._emit)
         self._mix = self._switcher.mix(0, 0)
         self._human_card: ProductSegment | None = None  # a product a human on air went to
         self._format = ProgramFormat(self.width_px, self.height_px, self.fps,
@@ -379,18 +370,18 @@ class LiveEngine:
         compositor = self._renderer.compositor
         # The host's face also warms the face tracker up (mediapipe builds its graph on the
         # first face it sees).
-        self._warm_rgb = np.ascontiguousarray(compositor.read_rgba()[:, :, :3])
+        self._inputs.warm_rgb = np.ascontiguousarray(compositor.read_rgba()[:, :, :3])
         compositor.read_yuv420p()
         compositor.set_camera(self._standby)  # the camera layer's first upload, now
         compositor.invalidate()
         if self._camera_wanted is not None:
-            self._set_input(InputKind.CAMERA, self._open_input(self._camera_wanted))
+            self._inputs.open_now(InputKind.CAMERA, self._camera_wanted)
         if self._mic_wanted is not None:
-            self._set_input(InputKind.MIC, self._open_input(self._mic_wanted))
+            self._inputs.open_now(InputKind.MIC, self._mic_wanted)
         if self.mode is not Mode.AI:
             self._emit(ModeChanged(self.mode.value, Mode.AI.value, 0, time.time(), 0.0,
                                    self._resume_point(None)))
-            self._mode_problems()
+            self._inputs.missing_for(self.mode)
 
     def _run(self) -> None:
         try:
@@ -589,8 +580,7 @@ class LiveEngine:
         for output in list(self._outputs):
             self._close_output(output, forget=False)  # listed, with how each ended
         self._check_outputs()
-        for kind in (InputKind.CAMERA, InputKind.MIC):
-            self._set_input(kind, None)
+        self._inputs.close()
         self._puppet.close()
         self._synth.close()
         self._renderer.close()
@@ -600,7 +590,7 @@ class LiveEngine:
         s0 = self.clock.frame_start_sample(index)
         s1 = self.clock.frame_start_sample(index + 1)
         try:
-            self._swap_inputs()
+            self._inputs.swap()
             self._apply_commands(s0)
             self._schedule_speech(s0, s1)
         except Exception as exc:
@@ -639,7 +629,11 @@ class LiveEngine:
         self._meter(audio)
         if index % STATUS_EVERY_FRAMES == 0:
             self._check_outputs()
-            self._check_inputs(s0)
+            changed = self._inputs.check(
+                self.mode, s0 / self.clock.sample_rate_hz,
+                periodic=index % (STATUS_EVERY_FRAMES * 3) == 0)
+            if changed is not None:
+                self._emit(changed)
             self._emit(self._status(s0))
         self._frame_index = index + 1
 
@@ -647,7 +641,7 @@ class LiveEngine:
         """The program's sound: the AI's voice plus the microphone while a human is on air
         (20 ms fades at a switch). The microphone is read every frame, on air or not, so its
         buffer never fills up and the audio-to-face model is warm when the puppet goes on."""
-        mic = self._mic
+        mic = self._inputs.mic
         if mic is None:
             return audio
         n = audio.n_samples
@@ -657,7 +651,7 @@ class LiveEngine:
             _LOG.exception("microphone %s failed", mic.name)
             self._emit(Problem(f"microphone {mic.name} failed: {exc}",
                                "the program goes on without it; choose the microphone again"))
-            self._set_input(InputKind.MIC, None)
+            self._inputs.drop(InputKind.MIC)
             return audio
         self._puppet.hear(samples)
         if not self._switcher.mic_audible(audio.pts_samples, n):
@@ -683,7 +677,8 @@ class LiveEngine:
         rate = self.clock.sample_rate_hz
         # Read every frame, on air or not: a file standing in for the camera then plays in
         # step with the one standing in for the microphone (both from the show's start).
-        camera = self._camera.frame_at(s0, rate) if self._camera is not None else None
+        device = self._inputs.camera
+        camera = device.frame_at(s0, rate) if device is not None else None
         face = state.face
         if mix.puppet > 0.0:
             puppet = self._puppet.face_at(camera, s0 / rate, face, 1.0 / float(self.fps))
@@ -829,11 +824,11 @@ class LiveEngine:
             case cmd.SetCrossfade(seconds=seconds):
                 self._switcher.set_crossfade(seconds)
             case cmd.SetCamera(spec=spec):
-                self._request_input(InputKind.CAMERA, spec)
+                self._inputs.request(InputKind.CAMERA, spec)
             case cmd.SetMicrophone(spec=spec):
-                self._request_input(InputKind.MIC, spec)
+                self._inputs.request(InputKind.MIC, spec)
             case cmd.CalibrateFace():
-                if self._camera is None:
+                if self._inputs.camera is None:
                     raise ValueError("there is no camera to calibrate the face with")
                 self._puppet.calibrate()
             case cmd.Interject(text=text, interrupt=interrupt):
@@ -942,8 +937,7 @@ class LiveEngine:
         _LOG.info("mode: %s -> %s at %.3f s (crossfade %.0f ms)%s", previous.value,
                   mode.value, s0 / self.clock.sample_rate_hz, self._switcher.crossfade_s * 1000,
                   f"; the AI resumes at {resume.text!r}" if resume is not None else "")
-        self._face_warned = False
-        self._mode_problems()
+        self._inputs.missing_for(mode)
 
     def _human_chose(self, product_id: str | None, s0: int) -> None:
         """A human on air moved to a product: its card comes up now (the AI, when back,
@@ -960,141 +954,9 @@ class LiveEngine:
         index = line.sentence_index if line.kind == LineKind.SCRIPT else -1
         return ResumePoint(line.product_id, line.kind.value, index, line.text)
 
-    def _mode_problems(self) -> None:
-        """Tell the operator at once what a human mode lacks (it still goes on air)."""
-        mode = self.mode
-        if mode is Mode.HUMAN and self._camera is None:
-            self._emit(Problem("no camera is set: the human mode shows the standby picture",
-                               "choose a camera in Settings (or studio run --camera)",
-                               "warning"))
-        if mode is Mode.PUPPET and self._camera is None:
-            self._emit(Problem("no camera is set: the puppet's head idles and its lips follow "
-                               "the voice", "choose a camera in Settings (or studio run "
-                               "--camera)", "warning"))
-        if mode is not Mode.AI and self._mic is None:
-            self._emit(Problem("no microphone is set: the program is silent while a human is "
-                               "on air", "choose a microphone in Settings (or studio run "
-                               "--mic)", "warning"))
-        if mode is Mode.PUPPET and self._puppet.problem:
-            self._emit(Problem(self._puppet.problem, "the avatar idles meanwhile; reinstall "
-                               "the studio (bash installers/studio.sh test) to repair it"))
-
-    def _open_input(self, wanted: InputSpec | VideoInput | AudioInput
-                    ) -> VideoInput | AudioInput | None:
-        """Build and open a camera or microphone; None (and a Problem) if it cannot."""
-        try:
-            if isinstance(wanted, InputSpec):
-                built: VideoInput | AudioInput = build_video_input(wanted) \
-                    if wanted.kind == InputKind.CAMERA else build_audio_input(wanted)
-            else:
-                built = wanted
-            if isinstance(built, AudioInput):
-                built.open(self.clock.sample_rate_hz)
-            else:
-                built.open()
-        except Exception as exc:
-            if not isinstance(exc, StudioError):
-                _LOG.exception("input %s failed to open", wanted)
-            name = wanted.display if isinstance(wanted, InputSpec) else wanted.name
-            self._emit(Problem(f"{name} cannot be used: {exc}",
-                               "the program goes on without it (the standby picture stands "
-                               "in for a camera); fix it and choose it again"))
-            return None
-        return built
-
-    def _request_input(self, kind: InputKind, spec: InputSpec | None) -> None:
-        """Swap a camera or microphone: opened off the frame loop (a device can take a
-        second to start), put in between two frames."""
-        if spec is None or not self._realtime:
-            self._set_input(kind, None if spec is None else self._open_input(spec))
-            return
-
-        def open_it() -> None:
-            self._opened_inputs.put((kind, self._open_input(spec)))
-
-        threading.Thread(target=open_it, name=f"open-{kind.value}", daemon=True).start()
-
-    def _swap_inputs(self) -> None:
-        while True:
-            try:
-                kind, opened = self._opened_inputs.get_nowait()
-            except queue.Empty:
-                return
-            if opened is not None:
-                self._set_input(kind, opened)
-
-    def _set_input(self, kind: InputKind, opened: VideoInput | AudioInput | None) -> None:
-        old: VideoInput | AudioInput | None = self._camera if kind == InputKind.CAMERA \
-            else self._mic
-        if kind == InputKind.CAMERA:
-            assert opened is None or isinstance(opened, VideoInput)
-            self._camera = opened
-            if opened is not None:
-                self._puppet.load_tracker(self._warm_rgb)
-                self._puppet.load_voice_model()
-        else:
-            assert opened is None or isinstance(opened, AudioInput)
-            self._mic = opened
-            if opened is not None:
-                self._puppet.load_voice_model()
-        if old is not None and old is not opened:
-            def close_it(done: VideoInput | AudioInput = old) -> None:
-                try:
-                    done.close()
-                except Exception:
-                    _LOG.exception("input %s failed to close", done.name)
-
-            if self._realtime and not self._stop.is_set():  # a device can take a while
-                threading.Thread(target=close_it, name="close-input", daemon=True).start()
-            else:
-                close_it()
-        self._inputs_health = ()  # announce the new set
-
-    def _check_inputs(self, s0: int) -> None:
-        inputs = [i for i in (self._camera, self._mic) if i is not None]
-        health = tuple(i.health() for i in inputs)
-        old = {h.name: h for h in self._inputs_health}
-        on_air = self.mode is not Mode.AI
-        for h in health:
-            before = old.get(h.name)
-            if h.state in (InputState.LOST, InputState.DOWN) and \
-                    (before is None or before.state != h.state):
-                stand_in = ("the standby picture" if self.mode is Mode.HUMAN else
-                            "the avatar, its lips following the voice") \
-                    if h.kind == InputKind.CAMERA else "silence"
-                what = "disconnected" if h.state == InputState.LOST else "is not working"
-                self._emit(Problem(f"{h.name} {what}: {h.reason}",
-                                   f"{stand_in} stands in meanwhile; the studio reconnects "
-                                   "by itself, or choose another in Settings"))
-            if h.kind == InputKind.MIC and on_air:
-                if h.silent and not (before and before.silent):
-                    self._emit(Problem(f"{h.name} is silent (below -60 dBFS for seconds)",
-                                       "check that the microphone is on, unmuted and chosen "
-                                       "in Settings", "warning"))
-                if h.clipping and not (before and before.clipping):
-                    self._emit(Problem(f"{h.name} is clipping (peaks at full scale): the "
-                                       "voice distorts", "turn the microphone's gain down",
-                                       "warning"))
-        puppet_on = self.mode is Mode.PUPPET
-        t_s = s0 / self.clock.sample_rate_hz
-        if puppet_on and self._camera is not None and not self._face_warned and \
-                self._puppet.lost_for_s(t_s) >= FACE_LOST_WARN_S:
-            self._face_warned = True
-            self._emit(Problem("no face in view of the camera: the avatar's lips follow the "
-                               "voice and its head idles", "face the camera (with light on "
-                               "your face)", "warning"))
-        if self._puppet.face_found:
-            self._face_warned = False
-        changed = health != self._inputs_health
-        if changed or (puppet_on and self._frame_index % (STATUS_EVERY_FRAMES * 3) == 0):
-            self._inputs_health = health
-            self._emit(InputsChanged(health, self._puppet.face_found if puppet_on else None,
-                                     round(self._puppet.tracking_ms, 2),
-                                     self._puppet.a2f_provider))
-
     @property
     def inputs(self) -> tuple[InputHealth, ...]:
-        return tuple(i.health() for i in (self._camera, self._mic) if i is not None)
+        return self._inputs.health if hasattr(self, "_inputs") else ()
 
     # --- status -----------------------------------------------------------------------------
     def _status(self, s0: int) -> Status:
