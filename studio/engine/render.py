@@ -23,7 +23,7 @@ from studio.program.core import Pacing
 from studio.program.rundown import plan_show
 from studio.program.scheduler import SpeechScheduler
 from studio.show.model import Show
-from studio.voice.piper_tts import PiperTTS
+from studio.voice.registry import load_voice
 from studio.voice.types import TTSEngine
 
 _LOG = logging.getLogger("studio.engine")
@@ -87,8 +87,9 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
         raise UserInputError(f"output folder {out_path.parent} does not exist; create it first")
     started = time.perf_counter()
     clock = MediaClock(settings.fps)
-    voice = tts or PiperTTS(show.host.voice, base_dir=show.base_dir,
-                            speaking_rate=show.host.speaking_rate, language=show.show.language)
+    voice = tts or load_voice(show.host.voice, base_dir=show.base_dir,
+                              language=show.show.language, speaking_rate=show.host.speaking_rate,
+                              pronunciations=getattr(show, "pronunciations", None))
     face = FaceMotion(clock, seed=show_seed(show))
     lines = plan_show(show)
     names = {p.id: p.name for p in show.products}

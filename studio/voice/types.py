@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
+import numpy as np
+
+from studio.core.clock import ENGINE_SAMPLE_RATE_HZ
 from studio.core.media import FloatAudio
 
 
@@ -50,10 +55,85 @@ class SpeechClip:
         return int(self.audio.shape[0])
 
 
+Sex = Literal["female", "male", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceInfo:
+    """What a voice is, declared before it is loaded: so a show can be checked against it
+    (language), a host matched to it (sex), and its licence shown to whoever puts it on air."""
+
+    name: str
+    engine: str
+    languages: tuple[str, ...]
+    sex: Sex
+    sample_rate_hz: int
+    licence: str
+    alignments: bool
+    description: str = ""
+
+    def speaks(self, language: str) -> bool:
+        return language in self.languages
+
+
 class TTSEngine(Protocol):
     """A voice: text in, speech out, one sentence at a time (so live mode can start early)."""
 
     name: str
     execution_provider: str
+    info: VoiceInfo
 
     def synthesize(self, sentence: str) -> SpeechClip: ...
+
+
+# Clause breaks: a comma/semicolon/colon followed by a space (not 1,000), or a CJK one.
+_CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|(?<=[，、；：])\s*")
+
+
+def split_clauses(sentence: str, language: str = "en") -> list[str]:
+    """A long sentence as clauses, split after commas, so a slow voice can start speaking after
+    the first clause. Short sentences stay whole (clause breaks cost a little prosody), and a
+    clause is at least a few words (no choppy "Now," on its own)."""
+    long_chars, min_chars = (24, 8) if language in ("zh", "ja") else (80, 28)
+    text = sentence.strip()
+    if len(text) <= long_chars:
+        return [text] if text else []
+    clauses: list[str] = []
+    current = ""
+    for piece in _CLAUSE_BREAK.split(text):
+        if not piece:
+            continue
+        joiner = " " if current and language not in ("zh", "ja") else ""
+        current = f"{current}{joiner}{piece}"
+        if len(current) >= min_chars:
+            clauses.append(current)
+            current = ""
+    if current:
+        if clauses and len(current) < min_chars:
+            joiner = " " if language not in ("zh", "ja") else ""
+            clauses[-1] = f"{clauses[-1]}{joiner}{current}"
+        else:
+            clauses.append(current)
+    return clauses
+
+
+def concat_clips(sentence: str, clips: Sequence[SpeechClip]) -> SpeechClip:
+    """Clause clips back to back as one sentence (spans shifted onto the sentence)."""
+    rate = clips[0].sample_rate_hz if clips else ENGINE_SAMPLE_RATE_HZ
+    phonemes: list[PhonemeSpan] = []
+    words: list[WordSpan] = []
+    offset = 0
+    for clip in clips:
+        phonemes += [p.shifted(offset) for p in clip.phonemes]
+        words += [w.shifted(offset) for w in clip.words]
+        offset += clip.n_samples
+    audio = (np.concatenate([c.audio for c in clips]).astype(np.float32, copy=False) if clips
+             else np.zeros(0, np.float32))
+    return SpeechClip(sentence, " ".join(c.spoken_text for c in clips), audio, rate,
+                      tuple(phonemes), tuple(words))
+
+
+class StreamingTTS(TTSEngine, Protocol):
+    """A voice that can hand over a sentence clause by clause (first audio sooner)."""
+
+    def stream(self, sentence: str) -> Iterator[SpeechClip]: ...
