@@ -6,6 +6,21 @@ maps every sounding symbol to a target vector plus a per-parameter dominance (ho
 segment imposes that parameter on its neighbours, after Cohen & Massaro), folds the markers into
 the sounds they belong to, drops silence (silence is simply "no segment": closed mouth), and adds
 anticipatory lip rounding. Times here are integer samples on the engine clock.
+
+Mandarin comes from two front-ends, one span per symbol (character) in both:
+
+* misaki's zh front-end (legacy v1.0 set, used by Kokoro v1.0): tone arrows ``→ ↗ ↓ ↘`` after
+  the syllable's vowel (``ʨjɛ→n``), ligature affricates ``ʦ ʨ ꭧ`` (ts, tɕ, tʂ) with a separate
+  aspiration ``ʰ``, ``ɨ`` for the apical vowels of zhi/zi, ``ɤ ɚ y ɥ ʊ ɔ``.
+* espeak-ng's cmn: tone numbers after the syllable (``tɕˈiɑ5``, tone 2 written ``ɜ``), ``.``
+  after retroflexes and ``ʅ`` (``ts.ˈi.2``), ``-`` after ``o`` for ``ɤ`` (``ʐˈo-5``), the
+  dental mark ``̪`` for ``ɿ``, aspiration as ``h``.
+
+A tone is a pitch, not a pause: tone symbols (arrows, Chao letters ``˥˦˧˨˩``, digits, combining
+tone marks) are folded into the sound before them, as length marks are, so the mouth stays open
+through the syllable. The espeak modifiers ``.``/``-``/``ɜ`` are read as modifiers only in a
+tonal stream (one that has a tone symbol) and only between sounds, so English punctuation is
+untouched.
 """
 
 from __future__ import annotations
@@ -13,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from unicodedata import category, combining
 
 from studio.voice.types import PhonemeSpan
 
@@ -39,6 +55,7 @@ class Kind(Enum):
     GAP = "gap"  # ' ' word gap
     STRESS = "stress"  # ˈ ˌ: belongs to the following sound
     LENGTH = "length"  # ː: lengthens the preceding sound
+    TONE = "tone"  # ↗ ˥˩ 5: pitch of the syllable, belongs to the preceding sound
 
 
 Vec = tuple[float, float, float, float, float, float]
@@ -97,6 +114,11 @@ _VOWELS: dict[str, Vec] = {
     "œ": _t(0.50, pucker=0.55),
     "ɯ": _t(0.25, stretch=0.30),
     "ɨ": _t(0.25, stretch=0.25),
+    # Mandarin.
+    "ɤ": _t(0.40, stretch=0.15),  # 饿 e: mid back unrounded
+    "ɿ": _t(0.20, stretch=0.35, tongue=0.30),  # zi ci si: apical, lips spread
+    "ʅ": _t(0.22, pucker=0.15, tongue=0.40),  # zhi chi shi ri: apical retroflex
+    "ᵊ": _t(0.35, stretch=0.05),
 }
 
 _CONSONANTS: dict[str, tuple[Vec, Vec]] = {
@@ -127,16 +149,52 @@ _CONSONANTS: dict[str, tuple[Vec, Vec]] = {
     "w": (_t(0.10, pucker=0.90), _D_ROUND),
     "j": (_t(0.15, stretch=0.40), _D_CONS),
     "ʔ": (_t(0.15), _D_CONS),
+    # Mandarin initials (misaki's ligatures ʦ ʨ ꭧ and espeak's/IPA's spelled-out forms).
+    "ts": (_t(0.10, stretch=0.35, tongue=0.40), _D_CONS),
+    "dz": (_t(0.10, stretch=0.35, tongue=0.40), _D_CONS),
+    "ʦ": (_t(0.10, stretch=0.35, tongue=0.40), _D_CONS),
+    "ʣ": (_t(0.10, stretch=0.35, tongue=0.40), _D_CONS),
+    "tɕ": (_t(0.12, stretch=0.45, tongue=0.50), _D_CONS),
+    "dʑ": (_t(0.12, stretch=0.45, tongue=0.50), _D_CONS),
+    "ʨ": (_t(0.12, stretch=0.45, tongue=0.50), _D_CONS),
+    "ʥ": (_t(0.12, stretch=0.45, tongue=0.50), _D_CONS),
+    "ɕ": (_t(0.12, stretch=0.45, tongue=0.40), _D_CONS),
+    "ʑ": (_t(0.12, stretch=0.45, tongue=0.40), _D_CONS),
+    "ʈʂ": (_t(0.15, pucker=0.35, tongue=0.60), _D_ROUND),
+    "tʂ": (_t(0.15, pucker=0.35, tongue=0.60), _D_ROUND),
+    "ɖʐ": (_t(0.15, pucker=0.35, tongue=0.60), _D_ROUND),
+    "ꭧ": (_t(0.15, pucker=0.35, tongue=0.60), _D_ROUND),
+    "ꭦ": (_t(0.15, pucker=0.35, tongue=0.60), _D_ROUND),
+    "ʂ": (_t(0.15, pucker=0.40, tongue=0.50), _D_ROUND),
+    "ʐ": (_t(0.18, pucker=0.35, tongue=0.50), _D_ROUND),
+    "ɻ": (_t(0.20, pucker=0.35, tongue=0.50), _D_ROUND),
+    "ɥ": (_t(0.10, pucker=0.85, stretch=0.10), _D_ROUND),
+    "χ": (_t(0.25), _D_CONS),
+    "ɣ": (_t(0.25), _D_CONS),
+    "ɲ": (_t(0.15, tongue=0.70), _D_TONGUE),
+    "ɳ": (_t(0.15, tongue=0.90), _D_TONGUE),
+    "ʈ": (_t(0.15, tongue=0.90), _D_TONGUE),
+    "ɖ": (_t(0.15, tongue=0.90), _D_TONGUE),
+    "ʧ": (_t(0.15, pucker=0.55, tongue=0.50), _D_ROUND),
+    "ʤ": (_t(0.15, pucker=0.55, tongue=0.50), _D_ROUND),
+    "ɫ": (_t(0.25, tongue=1.00), _D_TONGUE),
 }
+
 
 _BILABIALS = frozenset("pbm")
 _SILENCES = frozenset({"^", "$", "_", ".", ",", "!", "?", ";", ":", "—", "–", "-", "…", '"', "(",
                        ")", "«", "»"})
 _STRESS = frozenset({"ˈ", "ˌ"})
 _LENGTH = frozenset({"ː", "ˑ"})
-_IGNORABLE = "ˈˌːˑ\u0361\u0325\u0329\u032f"  # stress, length, tie bar, diacritics
+_TONES = frozenset("→↗↘↓↑↙↖˥˦˧˨˩0123456789\u0300\u0301\u0302\u0304\u030c")
+"""Tone arrows (misaki), Chao tone letters, tone numbers (espeak cmn), combining tone marks."""
+_IGNORABLE = ("ˈˌːˑʰ\u0361\u035c\u0325\u0329\u032f\u032a\u0320\u031a"
+              + "".join(sorted(_TONES)))  # stress, length, aspiration, ties, diacritics, tones
 
-_FALLBACK = Viseme(Kind.CONSONANT, _t(0.25), _D_CONS)
+FALLBACK_VISEME = Viseme(Kind.CONSONANT, _t(0.25), _D_CONS)
+"""What an unknown symbol gets: a neutral half-open consonant (tests check nothing falls here)."""
+_FALLBACK = FALLBACK_VISEME
+_ASPIRATES = frozenset({"h", "ʰ", "ɦ"})
 
 
 def viseme_for(symbol: str) -> Viseme:
@@ -145,6 +203,13 @@ def viseme_for(symbol: str) -> Viseme:
         return Viseme(Kind.STRESS, _CLOSED, _D_NONE)
     if symbol in _LENGTH:
         return Viseme(Kind.LENGTH, _CLOSED, _D_NONE)
+    if symbol and all(ch in _TONES for ch in symbol):
+        return Viseme(Kind.TONE, _CLOSED, _D_NONE)
+    if symbol in ("ʰ", "ɦ"):
+        return Viseme(Kind.CONSONANT, *_CONSONANTS["h"])  # reshaped to its vowel by _aspirate
+    if (symbol and symbol not in _VOWELS and symbol not in _CONSONANTS
+            and all(combining(ch) or category(ch) == "Lm" for ch in symbol)):
+        return Viseme(Kind.LENGTH, _CLOSED, _D_NONE)  # a lone diacritic (NFD-split) or modifier
     if symbol == " " or symbol.isspace():
         return Viseme(Kind.GAP, _CLOSED, _D_NONE)
     if symbol in _SILENCES or symbol == "":
@@ -209,7 +274,8 @@ def build_segments(phonemes: Sequence[PhonemeSpan], sample_rate_hz: int) -> list
     short word gaps are split between their neighbours so words run together as in real speech.
     """
     raw: list[Segment] = []
-    for span in phonemes:
+    overrides = _tonal_overrides([span.phoneme for span in phonemes])
+    for n, span in enumerate(phonemes):
         start, end = int(span.start_samples), int(span.end_samples)
         if end < start:
             raise ValueError(f"phoneme {span.phoneme!r} ends before it starts: {start}..{end}")
@@ -219,7 +285,7 @@ def build_segments(phonemes: Sequence[PhonemeSpan], sample_rate_hz: int) -> list
         cursor = start
         for idx, (sym, frac) in enumerate(parts):
             part_end = end if idx == len(parts) - 1 else cursor + round((end - start) * frac)
-            vis = viseme_for(sym)
+            vis = overrides.get(n) or viseme_for(sym)
             raw.append(Segment(cursor, part_end, vis.kind, list(vis.target), list(vis.dominance),
                                symbol=sym))
             cursor = part_end
@@ -236,13 +302,48 @@ def _is_sound(seg: Segment) -> bool:
     return seg.kind in (Kind.VOWEL, Kind.CONSONANT, Kind.BILABIAL)
 
 
+_SOUNDING = (Kind.VOWEL, Kind.CONSONANT, Kind.BILABIAL)
+_MARKER = Viseme(Kind.LENGTH, _CLOSED, _D_NONE)
+_TONE_MARK = Viseme(Kind.TONE, _CLOSED, _D_NONE)
+
+
+def _tonal_overrides(symbols: Sequence[str]) -> dict[int, Viseme]:
+    """espeak cmn's in-syllable modifiers, by span index (empty for a non-tonal stream).
+
+    In a stream with tone symbols, ``.`` and ``-`` straight after a sound and before another
+    symbol of the same word are modifiers (retroflex, ``o-`` = ɤ), not punctuation; ``ɜ`` after
+    a sound and not lengthened (English ``ɜː``) is espeak's tone 2, not a vowel. The vowel before a
+    modifier takes the shape it stands for (``i.`` = ʅ, ``i̪`` = ɿ, ``o-`` = ɤ).
+    """
+    if not any(sym and all(ch in _TONES for ch in sym) for sym in symbols):
+        return {}
+    out: dict[int, Viseme] = {}
+    kinds = [viseme_for(sym).kind for sym in symbols]
+    for i, sym in enumerate(symbols):
+        prev_sym = symbols[i - 1] if i > 0 else ""
+        prev_kind = out[i - 1].kind if i - 1 in out else kinds[i - 1] if i > 0 else Kind.SILENCE
+        nxt = symbols[i + 1] if i + 1 < len(symbols) else ""
+        after_sound = prev_kind in _SOUNDING or prev_kind is Kind.LENGTH
+        if sym in (".", "-") and after_sound and nxt and not nxt.isspace() \
+                and nxt not in _SILENCES:
+            out[i] = _MARKER
+            shape = {("i", "."): "ʅ", ("o", "-"): "ɤ"}.get((prev_sym, sym))
+            if shape is not None:
+                out[i - 1] = Viseme(Kind.VOWEL, _VOWELS[shape], _D_VOWEL)
+        elif sym == "ɜ" and after_sound and nxt not in _LENGTH:
+            out[i] = _TONE_MARK
+        elif sym == "\u032a" and prev_sym == "i":
+            out[i - 1] = Viseme(Kind.VOWEL, _VOWELS["ɿ"], _D_VOWEL)
+    return out
+
+
 def _fold_markers(raw: list[Segment]) -> None:
     """Give stress/length spans to the sound they belong to; record stress on the next vowel."""
     for i, seg in enumerate(raw):
         if seg.kind is Kind.STRESS:
             level = 1 if seg.symbol == "ˈ" else 2
             j = next((k for k in range(i + 1, len(raw))
-                      if raw[k].kind not in (Kind.STRESS, Kind.LENGTH)), None)
+                      if raw[k].kind not in (Kind.STRESS, Kind.LENGTH, Kind.TONE)), None)
             nxt = raw[j] if j is not None else None
             if j is not None and nxt is not None and _is_sound(nxt):
                 # The marker's (tiny) span becomes part of the following sound.
@@ -255,9 +356,9 @@ def _fold_markers(raw: list[Segment]) -> None:
                         later.stress = later.stress or level
                         break
             seg.kind = Kind.SILENCE if nxt is None or not _is_sound(nxt) else Kind.STRESS
-        elif seg.kind is Kind.LENGTH:
-            prev = next((s for s in reversed(raw[:i]) if s.kind not in (Kind.STRESS, Kind.LENGTH)),
-                        None)
+        elif seg.kind in (Kind.LENGTH, Kind.TONE):
+            prev = next((s for s in reversed(raw[:i])
+                         if s.kind not in (Kind.STRESS, Kind.LENGTH, Kind.TONE)), None)
             if prev is not None and _is_sound(prev):
                 prev.end_samples = max(prev.end_samples, seg.end_samples)
                 seg.end_samples = seg.start_samples
@@ -270,7 +371,7 @@ def _resolve_gaps(raw: list[Segment], short_gap_samples: int) -> list[Segment]:
     out: list[Segment] = []
     pending_gap: Segment | None = None
     for seg in raw:
-        if seg.kind in (Kind.STRESS, Kind.LENGTH):
+        if seg.kind in (Kind.STRESS, Kind.LENGTH, Kind.TONE):
             continue
         if seg.kind is Kind.GAP:
             pending_gap = seg if pending_gap is None else Segment(
@@ -303,7 +404,7 @@ def _aspirate(segments: list[Segment]) -> None:
     transition into a single frame.)
     """
     for i, seg in enumerate(segments):
-        if seg.symbol != "h":
+        if seg.symbol not in _ASPIRATES:
             continue
         nxt = segments[i + 1] if i + 1 < len(segments) else None
         prev = segments[i - 1] if i > 0 else None
