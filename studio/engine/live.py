@@ -304,13 +304,16 @@ class LiveEngine:
     def _setup(self) -> None:
         voice_problem: Problem | None = None
         if self._tts is None:
-            from studio.voice.piper_tts import PiperTTS
+            from studio.voice.registry import load_voice
 
             host = self._show.host
             try:
-                self._tts = PiperTTS(host.voice, base_dir=self._show.base_dir,
-                                     speaking_rate=host.speaking_rate,
-                                     language=self._show.show.language, threads=1)
+                # One intra-op thread: the frame loop has the other core.
+                self._tts = load_voice(host.voice, base_dir=self._show.base_dir,
+                                       speaking_rate=host.speaking_rate,
+                                       language=self._show.show.language, threads=1,
+                                       pronunciations=getattr(self._show, "pronunciations",
+                                                              None))
             except StudioError as exc:
                 # Stay on air without a voice: the host idles, the cards and label show, and
                 # the operator can take over or fix the show file.
