@@ -26,7 +26,12 @@ import numpy as np
 import numpy.typing as npt
 
 from studio.compose.standby import render_standby
-from studio.core.clock import MediaClock, MonotonicClock, lower_thread_priority
+from studio.core.clock import (
+    ENGINE_SAMPLE_RATE_HZ,
+    MediaClock,
+    MonotonicClock,
+    lower_thread_priority,
+)
 from studio.core.errors import StudioError
 from studio.core.media import AudioChunk
 from studio.engine import commands as cmd
@@ -75,7 +80,7 @@ from studio.program.rundown import LineKind, ScriptLine
 from studio.program.switcher import DEFAULT_CROSSFADE_S, Mix, Mode, Switcher
 from studio.program.timeline import ProductSegment
 from studio.show.model import Show
-from studio.voice.types import SpeechClip, TTSEngine
+from studio.voice.types import SpeechClip, TTSEngine, VoiceInfo
 
 LIVE_ENGINE_READY = True
 
@@ -99,6 +104,8 @@ class _Mute:
 
     name = "none"
     execution_provider = "none"
+    info = VoiceInfo("none", "none", (), "unknown", ENGINE_SAMPLE_RATE_HZ, "",
+                     alignments=False, description="no voice is loaded")
 
     def synthesize(self, sentence: str) -> SpeechClip:
         raise StudioError("no voice is loaded")
