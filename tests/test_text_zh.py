@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,10 @@ from studio.voice.text_zh import (
     number_zh,
     segment_words_zh,
     split_languages,
+    spoken_words_zh,
 )
+
+DEMO_ZH = Path(__file__).resolve().parents[1] / "assets" / "shows" / "demo_zh" / "demo_zh.toml"
 
 
 @pytest.mark.parametrize(("n", "words"), [
@@ -167,6 +171,36 @@ def test_segment_words_zh() -> None:
                      "发货", "型号", "XR-200", "晚上", "8点", "开抢", "立省", "30%"]
     assert segment_words_zh("欢迎来到直播间") == ["欢迎", "来到", "直播间"]
     assert segment_words_zh("，。！") == []
+
+
+def test_spoken_words_zh() -> None:
+    assert spoken_words_zh("今天只要¥39.9，型号XR-200") == [
+        ("今天", "今天"), ("只要", "只要"), ("¥39.9", "三十九块九"), ("型号", "型号"),
+        ("XR-200", "X R二零零")]
+    # A count of 2 is 两 only with its measure word, so the two stay one word.
+    assert segment_words_zh("就能听2小时音乐") == ["就", "能", "听", "2小时", "音乐"]
+    assert segment_words_zh("满200减30，30%-50%") == ["满200减30", "30%-50%"]
+
+
+def _demo_lines() -> list[str]:
+    show = tomllib.loads(DEMO_ZH.read_text(encoding="utf-8"))
+    texts = [show["show"]["intro"], show["show"]["outro"]] + [
+        p["script"] for p in show["products"]]
+    return [line.strip() for t in texts for line in t.splitlines() if line.strip()]
+
+
+def test_words_read_apart_say_the_sentence() -> None:
+    """Every spoken syllable belongs to one written word: the words' readings spell the whole."""
+    def said(text: str) -> str:
+        return re.sub(r"[\s，。！？、：；,.!?:;]", "", text)
+
+    for sentence in _demo_lines() + [text for text, _ in CASES]:
+        words = spoken_words_zh(sentence)
+        assert "".join(said(spoken) for _, spoken in words) == said(normalize_zh(sentence))
+        # Words are in order, taken from the sentence as written.
+        pos = 0
+        for written, _ in words:
+            pos = sentence.index(written, pos) + len(written)
 
 
 def test_jieba_caches_in_the_user_cache_dir() -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "number_zh",
     "segment_words_zh",
     "split_languages",
+    "spoken_words_zh",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -353,6 +354,8 @@ def _model(m: re.Match[str]) -> str:
 # What is left.
 _LONG_DIGITS: Final = re.compile(r"(?<![\d.])\d{7,}(?![\d.])")
 _NUMBER: Final = re.compile(rf"{_NB}({_N})(?=(\S*))")
+_ANY_DIGITS: Final = re.compile(r"\d+(?:\.\d+)?")
+"""Last resort for digits the shapes above did not claim ("0,9", ".5"): no digit is left."""
 _PLUS: Final = re.compile(r"(?<=[零一二两三四五六七八九十百千万])\s*\+\s*"
                           r"(?=[零一二两三四五六七八九十])")
 _SPACES: Final = re.compile(r"[ \t\u3000]+")
@@ -400,6 +403,7 @@ def normalize_zh(text: str) -> str:
     t = _sub(_MODEL, _model, t)
     t = _LONG_DIGITS.sub(lambda m: digits_zh(m[0]), t)
     t = _NUMBER.sub(lambda m: _count(m[1], m[2]), t)
+    t = _ANY_DIGITS.sub(lambda m: number_zh(m[0]) if len(m[0]) < 7 else digits_zh(m[0]), t)
     t = _PLUS.sub("加", t)
     t = _SPACES.sub(" ", t)
     t = _SPACE_AROUND_HAN.sub("", t)
@@ -497,23 +501,105 @@ def segment_words_zh(text: str) -> list[str]:
 
     Chinese stretches are cut by jieba; numbers with their unit or currency ("¥39.9", "30%",
     "125克", "3-5天"), model numbers ("XR-200") and English words stay whole. Whitespace and
-    punctuation are not words and are left out.
+    punctuation are not words and are left out. Words are cut so that each one can be read on
+    its own: the spoken forms of the words, in order, are the spoken form of the sentence
+    (``normalize_zh``), so every spoken syllable belongs to exactly one written word. Where
+    reading apart would change what is said ("2" + "小时" is 二小时, "2小时" is 两小时), the
+    pieces stay one word.
     """
+    return [text[a:b] for a, b in _word_bounds(text)]
+
+
+def spoken_words_zh(text: str) -> list[tuple[str, str]]:
+    """(written word, what is said for it) for each word of :func:`segment_words_zh`.
+
+    "今天只要¥39.9" -> [("今天", "今天"), ("只要", "只要"), ("¥39.9", "三十九块九")]. The spoken
+    forms joined are ``normalize_zh(text)`` less its punctuation and spaces, which is what an
+    engine needs to give each written word its phonemes.
+    """
+    return [(text[a:b], normalize_zh(text[a:b])) for a, b in _word_bounds(text)]
+
+
+_NOT_SAID: Final = re.compile(r"[\s，。！？、：；,.!?:;\"“”‘’'()（）《》【】「」…—]+")
+
+
+def _said(text: str) -> str:
+    return _NOT_SAID.sub("", normalize_zh(text))
+
+
+def _word_bounds(text: str) -> list[tuple[int, int]]:
     tok = _jieba()
-    words: list[str] = []
+    bounds: list[tuple[int, int]] = []
     pos = 0
     for m in _ATOM.finditer(text):
-        _cut_han(tok, text[pos:m.start()], words)
-        words.append(m[0])
+        _cut_han(tok, text, pos, m.start(), bounds)
+        bounds.append((m.start(), m.end()))
         pos = m.end()
-    _cut_han(tok, text[pos:], words)
-    return words
+    _cut_han(tok, text, pos, len(text), bounds)
+    return _keep_readable(text, bounds)
 
 
-def _cut_han(tok: object, chunk: str, words: list[str]) -> None:
-    lcut: Callable[[str], list[str]] = tok.lcut  # type: ignore[attr-defined]
-    for piece in lcut(chunk):
-        piece = piece.strip()
-        if piece and _WORDY.search(piece) and not piece.isspace():
-            words.append(piece)
+_LOOKAHEAD_WORDS: Final = 4
 
+
+def _keep_readable(text: str, bounds: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge words whose spoken forms read apart differ from the sentence's ("2"+"小时").
+
+    The cut with the most words whose readings, in order, spell the sentence's spoken form;
+    a group joins at most a few neighbouring words. If there is none, jieba's cut is kept.
+    """
+    if not any(_HAS_DIGIT.search(text[a:b]) for a, b in bounds):
+        return bounds
+    target = _said(text)
+    n = len(bounds)
+    said_cache: dict[tuple[int, int], str] = {}
+
+    def said(i: int, j: int) -> str:  # words i..j (inclusive) as one
+        key = (i, j)
+        if key not in said_cache:
+            said_cache[key] = _said(text[bounds[i][0]:bounds[j][1]])
+        return said_cache[key]
+
+    memo: dict[tuple[int, int], tuple[int, int] | None] = {}  # -> (n groups, end word) or None
+
+    def best(i: int, offset: int) -> tuple[int, int] | None:
+        if i == n:
+            return (0, -1) if offset == len(target) else None
+        key = (i, offset)
+        if key not in memo:
+            result: tuple[int, int] | None = None
+            for j in range(i, min(n, i + _LOOKAHEAD_WORDS)):
+                piece = said(i, j)
+                if not target.startswith(piece, offset):
+                    continue
+                rest = best(j + 1, offset + len(piece))
+                if rest is not None and (result is None or rest[0] + 1 > result[0]):
+                    result = (rest[0] + 1, j)
+            memo[key] = result
+        return memo[key]
+
+    if best(0, 0) is None:
+        return bounds
+    out: list[tuple[int, int]] = []
+    i, offset = 0, 0
+    while i < n:
+        step = memo[(i, offset)]
+        assert step is not None
+        j = step[1]
+        out.append((bounds[i][0], bounds[j][1]))
+        offset += len(said(i, j))
+        i = j + 1
+    return out
+
+
+_HAS_DIGIT: Final = re.compile(r"\d")
+
+
+def _cut_han(tok: object, text: str, start: int, end: int,
+             bounds: list[tuple[int, int]]) -> None:
+    tokenize: Callable[[str], list[tuple[str, int, int]]] = tok.tokenize  # type: ignore[attr-defined]
+    for piece, a, b in tokenize(text[start:end]):
+        if _WORDY.search(piece):
+            lead = len(piece) - len(piece.lstrip())
+            trail = len(piece) - len(piece.rstrip())
+            bounds.append((start + a + lead, start + b - trail))
