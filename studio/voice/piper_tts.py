@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -19,7 +19,15 @@ from studio.core.errors import DependencyError, UserInputError
 from studio.core.media import FloatAudio
 from studio.voice.registry import register_engine
 from studio.voice.text import normalize_for_speech, speech_words
-from studio.voice.types import PhonemeSpan, Sex, SpeechClip, TTSEngine, VoiceInfo, WordSpan
+from studio.voice.types import (
+    PhonemeSpan,
+    Sex,
+    SpeechClip,
+    TTSEngine,
+    VoiceInfo,
+    WordSpan,
+    split_clauses,
+)
 
 _LOG = logging.getLogger("studio.voice")
 
@@ -235,6 +243,14 @@ class PiperTTS:
         words = word_spans_for(sentence, spans, self.language)
         return SpeechClip(sentence, spoken, audio, ENGINE_SAMPLE_RATE_HZ, tuple(spans),
                           tuple(words))
+
+    def stream(self, sentence: str) -> Iterator[SpeechClip]:
+        """The sentence clause by clause (split at commas when long), so its first audio can
+        play sooner; ``synthesize`` keeps the sentence whole (one prosodic phrase)."""
+        for clause in split_clauses(sentence, self.language):
+            clip = self.synthesize(clause)
+            if clip.n_samples:
+                yield clip
 
     def _spans_on_engine_clock(self, phonemes: list[tuple[str, int]], n_voice: int,
                                n_engine: int) -> list[PhonemeSpan]:

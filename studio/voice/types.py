@@ -92,25 +92,25 @@ _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|(?<=[，、；：])\s*")
 
 def split_clauses(sentence: str, language: str = "en") -> list[str]:
     """A long sentence as clauses, split after commas, so a slow voice can start speaking after
-    the first clause. Short sentences stay whole (clause breaks cost a little prosody), and a
-    clause is at least a few words (no choppy "Now," on its own)."""
-    long_chars, min_chars = (24, 8) if language in ("zh", "ja") else (80, 28)
+    the first clause (kept short: it is what the listener waits for). Short sentences stay
+    whole, and later clauses are at least a few words (no choppy "Now," on its own)."""
+    cjk = language in ("zh", "ja")
+    long_chars, first_chars, min_chars = (16, 4, 6) if cjk else (60, 10, 20)
     text = sentence.strip()
     if len(text) <= long_chars:
         return [text] if text else []
     clauses: list[str] = []
     current = ""
+    joiner = "" if cjk else " "
     for piece in _CLAUSE_BREAK.split(text):
         if not piece:
             continue
-        joiner = " " if current and language not in ("zh", "ja") else ""
-        current = f"{current}{joiner}{piece}"
-        if len(current) >= min_chars:
+        current = f"{current}{joiner}{piece}" if current else piece
+        if len(current) >= (min_chars if clauses else first_chars):
             clauses.append(current)
             current = ""
     if current:
         if clauses and len(current) < min_chars:
-            joiner = " " if language not in ("zh", "ja") else ""
             clauses[-1] = f"{clauses[-1]}{joiner}{current}"
         else:
             clauses.append(current)
