@@ -357,8 +357,9 @@ class AvatarRenderer:
         self._head_box_u = (min(b[0] for b in head), min(b[1] for b in head),
                             max(b[2] for b in head), max(b[3] for b in head))
         self._drawn_head_px = None
-        fixed = {
+        fixed: dict[str, dict[str, object]] = {
             "eyes": {"u_iris": pal.eye, "u_lash": pal.lash, "u_browc": pal.brow,
+                     "u_masc": pal.masculine,
                      "u_skin": pal.skin},
             "mouth": {"u_lip": pal.lip, "u_skin": pal.skin},
         }

@@ -80,6 +80,7 @@ uniform vec3 u_iris;
 uniform vec3 u_lash;
 uniform vec3 u_browc;
 uniform vec3 u_skin;
+uniform float u_masc;   // 0 feminine (lash flick, arched brows), 1 masculine
 varying vec2 v_uv;      // design units around the eye centre
 varying float v_side;   // -1 viewer-left eye, +1 viewer-right eye
 
@@ -113,11 +114,11 @@ void main() {
     col = over(col, vec3(1.0), cov(length(ip - vec2(0.0056, -0.0076)) - 0.0042) * inside);
     col = over(col, vec3(1.0), 0.8 * cov(length(ip - vec2(-0.0052, 0.0072)) - 0.0018) * inside);
 
-    float th = 0.0019 + 0.0024 * smoothstep(-0.6, 1.0, t);
+    float th = (0.0019 + 0.0024 * smoothstep(-0.6, 1.0, t)) * mix(1.0, 0.6, u_masc);
     float dL = max(abs(q.y - (up - 0.0012)) - th, abs(q.x) - ew * 1.03);
     vec2 corner = vec2(ew * 0.92, mix(-0.0045, -0.0005, blink) - 0.0012);
     float dF = sdSeg(q, corner, corner + vec2(0.0095, -0.0068)) - 0.0014;
-    col = over(col, u_lash, cov(min(dL, dF)));
+    col = over(col, u_lash, max(cov(dL), cov(dF) * (1.0 - u_masc)));
     float dLo = max(abs(q.y - lo - 0.0006) - 0.0007, abs(q.x - 0.004) - ew * 0.82);
     col = over(col, mix(u_lash, u_skin, 0.35), cov(dLo) * 0.55 * (1.0 - blink));
     float crease = upOpen - 0.0072 - 0.0015 * s;
@@ -125,8 +126,9 @@ void main() {
     col = over(col, u_skin * vec3(0.62, 0.5, 0.5), cov(dC) * 0.45 * (1.0 - 0.5 * blink));
 
     float u = (q.x - 0.004) / 0.042;
-    float yb = -0.052 - u_brow * 0.012 - (0.006 + 0.003 * u_brow) * (1.0 - u * u);
-    float thb = mix(0.0043, 0.0014, smoothstep(-0.036, 0.046, q.x));
+    float arch = (0.006 + 0.003 * u_brow) * mix(1.0, 0.45, u_masc);
+    float yb = -0.052 - u_brow * 0.012 - arch * (1.0 - u * u) + 0.002 * u_masc;
+    float thb = mix(0.0043, 0.0014, smoothstep(-0.036, 0.046, q.x)) * mix(1.0, 1.55, u_masc);
     float dB = max(abs(q.y - yb) - thb, abs(q.x - 0.005) - 0.041);
     col = over(col, u_browc, cov(dB) * 0.95);
     gl_FragColor = col;

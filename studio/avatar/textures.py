@@ -32,6 +32,7 @@ class Palette:
     lip: Color
     lash: Color
     brow: Color
+    masculine: float = 0.0  # 1: no blush, straighter, heavier brows, no lash flick
 
     @staticmethod
     def from_look(look: HostLook) -> Palette:
@@ -46,6 +47,7 @@ class Palette:
             eye=hex_rgb(look.eye_color), lip=hex_rgb(look.lip_color),
             lash=mix(scale(hair, 0.45), (0.08, 0.05, 0.05), 0.6),
             brow=mix(scale(hair, 0.8), (0.15, 0.1, 0.08), 0.25),
+            masculine=1.0 if look.face_style == "masculine" else 0.0,
         )
 
 
@@ -210,8 +212,9 @@ def paint_face(style: str, pal: Palette, scale_px: float) -> Layer:
                              soft_u=0.03)
         layer.multiply(sock * face, pal.skin_shade, 0.18)
         blush = layer.ellipse((side * 0.09, 0.362), (0.036, 0.019), soft_u=0.03)
-        layer.paint(blush * face, pal.blush, 0.45)
-        for k in range(3):  # faint blush hatching, an illustrated-style touch
+        soft = 1.0 - pal.masculine
+        layer.paint(blush * face, pal.blush, 0.45 * soft + 0.12 * pal.masculine)
+        for k in range(3 if soft else 0):  # faint blush hatching, an illustrated-style touch
             hx = side * (0.078 + 0.012 * k)
             hatch = layer.poly(stroke([(hx + 0.004, 0.355), (hx - 0.004, 0.368)], 0.0022))
             layer.paint(hatch * face, scale(pal.blush, 0.92), 0.35)

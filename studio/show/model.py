@@ -57,6 +57,8 @@ class HostLook(_Strict):
     eye_color: str = "#4a3424"
     outfit_color: str = "#24527a"
     lip_color: str = "#c4566a"
+    # "masculine": straighter, heavier brows, a finer lash line, no blush (a male host)
+    face_style: Literal["feminine", "masculine"] = "feminine"
 
     @field_validator("skin_tone")
     @classmethod
