@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=None, help="the MP4 to write (out/demo.mp4)")
     demo.add_argument("--size", type=_size, default=(1280, 720))
     demo.add_argument("--fps", type=_fps, default=Fraction(30))
+    demo.add_argument("--lang", default="en", choices=("en", "zh"),
+                      help="English (Ava or Leo) or Mandarin (小雅)")
+    demo.add_argument("--host", default="female", choices=("female", "male"),
+                      help="Ava, a woman with Kokoro's jf_alpha, or Leo, a man with Piper's joe")
 
     check = sub.add_parser("check", help="validate a show file and list every problem")
     check.add_argument("show", type=Path)
@@ -265,8 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from studio.paths import default_output_dir, demo_show_path
 
-            out = args.out or default_output_dir() / "demo.mp4"
-            return _render(demo_show_path(), out, args.size, args.fps, "veryfast")
+            demo_path = demo_show_path(args.lang, args.host)
+            out = args.out or default_output_dir() / f"{demo_path.stem}.mp4"
+            return _render(demo_path, out, args.size, args.fps, "veryfast")
         if args.command == "check":
             from studio.show.loader import load_show
 

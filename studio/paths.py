@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from studio.core.errors import DependencyError
+from studio.core.errors import DependencyError, UserInputError
 
 
 def assets_dir() -> Path:
@@ -18,8 +18,19 @@ def assets_dir() -> Path:
     return candidate
 
 
-def demo_show_path() -> Path:
-    return assets_dir() / "shows" / "demo" / "demo.toml"
+DEMO_SHOWS = {("en", "female"): ("demo", "demo.toml"), ("en", "male"): ("demo", "demo_leo.toml"),
+              ("zh", "female"): ("demo_zh", "demo_zh.toml")}
+"""The bundled demo shows by language and host: Ava (Kokoro jf_alpha), Leo (Piper joe), 小雅."""
+
+
+def demo_show_path(language: str = "en", host: str = "female") -> Path:
+    try:
+        folder, name = DEMO_SHOWS[(language, host)]
+    except KeyError:
+        offered = ", ".join(f"--lang {lang} --host {sex}" for lang, sex in DEMO_SHOWS)
+        raise UserInputError(f"there is no demo show for language {language!r} with a {host} "
+                             f"host; there are: {offered}") from None
+    return assets_dir() / "shows" / folder / name
 
 
 def default_output_dir() -> Path:
