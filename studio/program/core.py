@@ -9,15 +9,28 @@ announce it (its product's card comes up part-way into the pause before it) and 
 A product segment stays open while its product is presented: the card stays on screen
 through the pauses between its sentences and fades out only when the next product's card
 is announced (or the show ends).
+
+Loudness is the core's too (``studio.program.loudness``): each sentence is put at -16 LUFS
+as it is placed and the mix is true-peak limited to -1 dBTP as it is read.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from studio.core.clock import MediaClock
 from studio.core.media import AudioChunk, FloatAudio
+from studio.program.loudness import (
+    CEILING_DBTP,
+    TARGET_LUFS,
+    TruePeakLimiter,
+    sentence_gain_db,
+)
 from studio.program.mixer import PlacedAudio, SpeechMixer
 from studio.program.rundown import LineKind, ScriptLine
 from studio.program.timeline import ProductSegment, TimedSentence, Timeline
@@ -41,6 +54,7 @@ class Placement:
     last_line_before: ScriptLine | None
     segment: ProductSegment
     first_said: bool  # the first line said of its segment
+    gain_db: float = 0.0  # what put the sentence at the program's loudness target
 
     @property
     def start_samples(self) -> int:
@@ -86,7 +100,8 @@ class Pacing:
 class ProgramCore:
     def __init__(self, clock: MediaClock, pacing: Pacing, title: str,
                  product_name: Callable[[str], str],
-                 on_sentence: OnSentence | None = None, keep_segments: int | None = None) -> None:
+                 on_sentence: OnSentence | None = None, keep_segments: int | None = None,
+                 target_lufs: float = TARGET_LUFS, ceiling_dbtp: float = CEILING_DBTP) -> None:
         self.clock = clock
         self.pacing = pacing
         self.title = title
@@ -94,6 +109,13 @@ class ProgramCore:
         self._on_sentence = on_sentence
         self._keep_segments = keep_segments  # live runs keep only the last few
         self.mixer = SpeechMixer(clock.sample_rate_hz)
+        # Loudness is the core's, so the render and the live engine sound the same: every
+        # sentence is put at the target as it is placed, and the mix is limited as it is read.
+        self.target_lufs = target_lufs
+        self.ceiling_dbtp = ceiling_dbtp
+        self.limiter = TruePeakLimiter(clock.sample_rate_hz, ceiling_dbtp)
+        self._levels: deque[tuple[FloatAudio, float]] = deque(maxlen=8)
+        self._levels_lock = threading.Lock()
         self.timeline = Timeline(clock.sample_rate_hz, clock.fps)
         self.cursor = clock.s_to_samples(pacing.lead_in_s)  # where the next line may start
         self.last_line: ScriptLine | None = None
@@ -141,6 +163,21 @@ class ProgramCore:
             del segments[:-self._keep_segments]
         return segment
 
+    def level(self, clip: SpeechClip) -> float:
+        """The gain (dB) that puts ``clip`` at the program's loudness (after its limiter).
+
+        A few milliseconds per second of speech: a caller with a synthesis thread may call it
+        there, right after synthesis, and ``place`` then finds it done. Thread-safe."""
+        with self._levels_lock:
+            for audio, gain_db in self._levels:
+                if audio is clip.audio:
+                    return gain_db
+        gain_db = sentence_gain_db(clip.audio, self.clock.sample_rate_hz, self.target_lufs,
+                                   ceiling_dbtp=self.ceiling_dbtp)
+        with self._levels_lock:
+            self._levels.append((clip.audio, gain_db))  # holds the array: its id stays its
+        return gain_db
+
     def wants_next_line(self, until_sample: int) -> bool:
         """Whether the next line should be placed now, rendering up to ``until_sample``."""
         return self.cursor <= until_sample + self.clock.s_to_samples(LOOKAHEAD_S)
@@ -156,14 +193,16 @@ class ProgramCore:
         segment.said = True
         if self._keep_segments is None:  # live runs keep no history
             segment.sentences.append(timed)
-        placed = self.mixer.place(start, clip.audio)
+        gain_db = self.level(clip)
+        audio = (clip.audio * np.float32(10.0 ** (gain_db / 20.0))).astype(np.float32)
+        placed = self.mixer.place(start, audio)
         self.cursor = timed.end_samples
         self.last_line = line
         self.sentences_placed += 1
         if self._on_sentence is not None:
-            self._on_sentence(timed, clip.audio)
+            self._on_sentence(timed, audio)  # what is heard, at the program's loudness
         return Placement(line, clip, timed, placed, cursor_before, last_before, segment,
-                         first_said)
+                         first_said, gain_db)
 
     def retract(self, placement: Placement) -> None:
         """Take back the last placement before it starts (the operator changed the plan)."""
@@ -192,7 +231,14 @@ class ProgramCore:
         return self.timeline.segment_at(sample)
 
     def audio_between(self, start: int, end: int) -> AudioChunk:
-        return self.mixer.between(start, end)
+        """The program's sound for [start, end), true-peak limited. The limiter's look-ahead
+        is read from the sentences already placed ahead (the core places the next line half
+        a second early), so its gain is applied in place: no delay, lips and sound aligned.
+        Read the program in order; a jump on the clock restarts the limiter."""
+        mixed = self.mixer.between(start, end + self.limiter.lookahead_samples).samples
+        n = end - start
+        limited = self.limiter.process(start, mixed[:n], mixed[n:])
+        return AudioChunk(start, limited, self.clock.sample_rate_hz)
 
     def end_of_show(self) -> tuple[int, int]:
         """The run-down is done: the last card fades out after the tail. Returns the show's
