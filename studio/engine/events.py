@@ -113,11 +113,17 @@ class Status:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """Something went wrong; the output keeps running. ``fix`` says what to do."""
+    """Something went wrong; the output keeps running. ``fix`` says what to do.
+
+    ``message`` and ``fix`` are English. ``code`` (e.g. "output.down") and ``args`` (name,
+    value pairs) let a front end say the same in its user's language; a front end that does
+    not know the code shows the English text."""
 
     message: str
     fix: str = ""
     severity: str = "error"  # "warning" or "error"
+    code: str = ""
+    args: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

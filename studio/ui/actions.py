@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from studio.engine.actions import ACTIONS, Action
 from studio.engine.commands import Command
 from studio.ui.guard import report_exception
+from studio.ui.i18n import action_description, action_title
 
 HELP_EXTRA_KEY = "F1"  # help also answers to F1 unless the user bound F1 to something else
 _TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox, QKeySequenceEdit)
@@ -71,9 +72,9 @@ class ActionRegistry(QObject):
         self.keys: dict[str, str] = {}
         self._specs = {a.id: a for a in ACTIONS}
         for spec in ACTIONS:
-            action = QAction(spec.title, owner)
+            action = QAction(action_title(spec), owner)
             action.setObjectName(f"action_{spec.id}")
-            action.setStatusTip(spec.description)
+            action.setStatusTip(action_description(spec))
             action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
             action.triggered.connect(lambda _checked=False, s=spec: self.trigger(s.id))
             owner.addAction(action)
@@ -94,9 +95,9 @@ class ActionRegistry(QObject):
             action.setShortcuts(sequences)
             spec = self._specs[action_id]
             native = self.key_text(action_id)
-            action.setToolTip(f"{spec.title} ({native})\n{spec.description}" if key
-                              else spec.description)
-            short = spec.title.split(" (")[0]
+            title, description = action_title(spec), action_description(spec)
+            action.setToolTip(f"{title} ({native})\n{description}" if key else description)
+            short = title.split(" (")[0].split("（")[0]
             action.setIconText(f"{short}   {native}" if key else short)  # toolbar buttons
 
     def trigger(self, action_id: str) -> None:
@@ -109,7 +110,7 @@ class ActionRegistry(QObject):
             elif spec.command is not None:
                 self._send(spec.command())
         except Exception as exc:
-            report_exception(exc, spec.title)
+            report_exception(exc, action_title(spec))
 
     def key_text(self, action_id: str) -> str:
         """The key as the user's platform writes it (e.g. "Ctrl+→" stays readable)."""

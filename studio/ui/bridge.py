@@ -35,6 +35,7 @@ from studio.engine.events import (
 )
 from studio.show.model import Show
 from studio.ui.guard import report_exception
+from studio.ui.i18n import N_
 
 _LOG = logging.getLogger("studio.ui")
 
@@ -158,8 +159,8 @@ class EngineBridge(QObject):
         """Hand a command to the engine; False (with a message) when nothing is on air."""
         engine = self._engine
         if engine is None:
-            self.problem.emit(Problem("No show is on air.",
-                                      "Open a show first (File ▸ Open show…)", "warning"))
+            self.problem.emit(Problem(N_("No show is on air."),
+                                      N_("Open a show first (File ▸ Open show…)"), "warning"))
             return False
         try:
             engine.send(command)

@@ -17,11 +17,12 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 from studio.core.errors import StudioError
 from studio.engine.commands import StartRecording, StopRecording
 from studio.show.loader import ShowFileError, load_show
+from studio.ui.i18n import N_, tr
 
 if TYPE_CHECKING:
     from studio.ui.main_window import StudioWindow
 
-SHOW_FILTER = "Show files (*.toml);;All files (*)"
+SHOW_FILTER = N_("Show files (*.toml);;All files (*)")
 
 
 class ShowFiles:
@@ -44,23 +45,24 @@ class ShowFiles:
             menu.addAction(action)
             return action
 
-        self.open_action = add("Open show…", self.choose_and_open, "Ctrl+O")
-        self.demo_action = add("Open demo show", self.open_demo)
-        self.recent_menu = menu.addMenu("Open recent")
+        self.open_action = add(tr("Open show…"), self.choose_and_open, "Ctrl+O")
+        self.demo_action = add(tr("Open demo show"), self.open_demo)
+        self.recent_menu = menu.addMenu(tr("Open recent"))
         menu.addSeparator()
-        self.save_action = add("Save", self.save, "Ctrl+S")
-        self.save_as_action = add("Save as…", self.save_as, "Ctrl+Shift+S")
+        self.save_action = add(tr("Save"), self.save, "Ctrl+S")
+        self.save_as_action = add(tr("Save as…"), self.save_as, "Ctrl+Shift+S")
         menu.addSeparator()
         menu.addAction(w.registry.actions["record"])
         menu.addSeparator()
-        self.close_action = add("Close show", w.stop_show)
-        add("Quit", w.confirm_quit, "Ctrl+Q")
+        self.close_action = add(tr("Close show"), w.stop_show)
+        add(tr("Quit"), w.confirm_quit, "Ctrl+Q")
         self.update_recent_menu()
 
     # -- opening -----------------------------------------------------------------------------
     def choose_and_open(self) -> None:
         start = str(self.window.show_path.parent) if self.window.show_path else ""
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open show", start, SHOW_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.window, tr("Open show"), start,
+                                              tr(SHOW_FILTER))
         if path:
             self.open_show(Path(path))
 
@@ -70,7 +72,7 @@ class ShowFiles:
 
             self.open_show(demo_show_path())
         except StudioError as exc:
-            self.error_dialog("The demo show is missing", str(exc))
+            self.error_dialog(tr("The demo show is missing"), str(exc))
 
     def open_show(self, path: Path) -> bool:
         """Load and validate ``path``; only a valid show replaces what is on air."""
@@ -79,12 +81,14 @@ class ShowFiles:
         except ShowFileError as exc:
             count = len(exc.problems)
             self.error_dialog(
-                f"{path.name} has {count} problem{'s' if count != 1 else ''}; nothing was opened",
+                tr("{name} has {count} problems; nothing was opened", name=path.name,
+                   count=count) if count != 1 else
+                tr("{name} has 1 problem; nothing was opened", name=path.name),
                 "\n".join(f"• {p}" for p in exc.problems)
-                + "\n\nFix the file and open it again. What is on air keeps running.")
+                + "\n\n" + tr("Fix the file and open it again. What is on air keeps running."))
             return False
         except StudioError as exc:
-            self.error_dialog(f"{path.name} could not be opened", str(exc))
+            self.error_dialog(tr("{name} could not be opened", name=path.name), str(exc))
             return False
         if not self.window.start_show(show, path):
             return False
@@ -103,10 +107,10 @@ class ShowFiles:
             action = menu.addAction(f"&{number % 10}  {text}")
             action.triggered.connect(lambda _=False, p=text: self.open_show(Path(p)))
         if not recent:
-            menu.addAction("(none yet)").setEnabled(False)
+            menu.addAction(tr("(none yet)")).setEnabled(False)
         else:
             menu.addSeparator()
-            menu.addAction("Clear list", self._clear_recent)
+            menu.addAction(tr("Clear list"), self._clear_recent)
 
     def _clear_recent(self) -> None:
         self.window.settings.recent_files = []
@@ -121,10 +125,11 @@ class ShowFiles:
 
     def save_as(self) -> bool:
         if self.window.engine is None:
-            self.window.statusBar().showMessage("Nothing to save: no show is open.", 5000)
+            self.window.statusBar().showMessage(tr("Nothing to save: no show is open."), 5000)
             return False
         start = str(self.window.show_path or "show.toml")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save show as", start, SHOW_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self.window, tr("Save show as"), start,
+                                              tr(SHOW_FILTER))
         if not path:
             return False
         target = Path(path) if Path(path).suffix else Path(path).with_suffix(".toml")
@@ -139,14 +144,14 @@ class ShowFiles:
         """Write the show as it is now, queue edits included (the engine serialises it)."""
         engine = self.window.engine
         if engine is None:
-            self.window.statusBar().showMessage("Nothing to save: no show is open.", 5000)
+            self.window.statusBar().showMessage(tr("Nothing to save: no show is open."), 5000)
             return False
         try:
             engine.save_show(path)
         except (StudioError, OSError, ValueError) as exc:
-            self.error_dialog(f"Could not save {path.name}", str(exc))
+            self.error_dialog(tr("Could not save {name}", name=path.name), str(exc))
             return False
-        self.window.statusBar().showMessage(f"Saved {path}", 5000)
+        self.window.statusBar().showMessage(tr("Saved {path}", path=path), 5000)
         return True
 
     # -- recording ---------------------------------------------------------------------------
@@ -158,9 +163,9 @@ class ShowFiles:
             return
         self.recording = recording
         action.setChecked(recording)
-        action.setText("Stop recording" if recording else "Start recording…")
+        action.setText(tr("Stop recording") if recording else tr("Start recording…"))
         key = self.window.registry.key_text("record")
-        label = "● REC: stop" if recording else "Record"
+        label = tr("● REC: stop") if recording else tr("Record")
         action.setIconText(f"{label}   {key}" if key else label)
 
     def toggle_recording(self) -> None:
@@ -175,8 +180,8 @@ class ShowFiles:
         self.set_recording(False, force=True)  # the checkable action flipped itself on click
         folder = w.settings.outputs.record_dir or w.settings.last_record_dir or str(Path.home())
         name = f"livehost-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
-        path, _ = QFileDialog.getSaveFileName(w, "Record program to", str(Path(folder) / name),
-                                              "MP4 video (*.mp4)")
+        path, _ = QFileDialog.getSaveFileName(w, tr("Record program to"),
+                                              str(Path(folder) / name), tr("MP4 video (*.mp4)"))
         if path:
             self.start_recording(Path(path))
 
@@ -189,7 +194,7 @@ class ShowFiles:
     # -- messages ----------------------------------------------------------------------------
     def error_dialog(self, title: str, details: str) -> QMessageBox:
         """A non-modal message: the show and its hotkeys (modal dialogs block them) keep working."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "LiveHost Studio", title,
+        box = QMessageBox(QMessageBox.Icon.Warning, tr("LiveHost Studio"), title,
                           QMessageBox.StandardButton.Ok, self.window)
         box.setInformativeText(details)
         box.setMinimumWidth(560)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from studio.core.errors import StudioError
+from studio.ui.i18n import tr
 
 _LOG = logging.getLogger("studio.ui")
 
@@ -37,7 +38,8 @@ def report_exception(exc: BaseException, doing: str = "") -> None:
     else:
         _LOG.error("unexpected error %s", doing, exc_info=exc)
         message = f"{prefix}{type(exc).__name__}: {exc}"
-        fix = "The show keeps running. If this repeats, save the show and restart the studio."
+        fix = tr("The show keeps running. If this repeats, save the show and restart the "
+                 "studio.")
     if _reporter is not None:
         try:
             _reporter(message, fix)

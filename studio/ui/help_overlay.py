@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from studio.engine.actions import ACTIONS
 from studio.ui import theme
+from studio.ui.i18n import action_description, action_group, action_title, tr
 
 
 class HelpOverlay(QWidget):
@@ -24,9 +25,9 @@ class HelpOverlay(QWidget):
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(18)
         self.grid.setVerticalSpacing(5)
-        title = QLabel("Keyboard shortcuts")
+        title = QLabel(tr("Keyboard shortcuts"))
         title.setStyleSheet("font-size: 20px; font-weight: 800;")
-        hint = QLabel("Esc or click to close · change keys in Settings ▸ Preferences")
+        hint = QLabel(tr("Esc or click to close · change keys in Settings ▸ Preferences"))
         hint.setObjectName("muted")
         layout = QVBoxLayout(self.card)
         layout.setContentsMargins(24, 18, 24, 18)
@@ -50,7 +51,7 @@ class HelpOverlay(QWidget):
         for spec in ACTIONS:
             if spec.group != group:
                 group = spec.group
-                head = QLabel(group.upper())
+                head = QLabel(action_group(group).upper())
                 head.setStyleSheet(f"color: {theme.ACCENT}; font-weight: 700; padding-top: 6px;")
                 self.grid.addWidget(head, row, 0, 1, 3)
                 row += 1
@@ -63,14 +64,14 @@ class HelpOverlay(QWidget):
                                     "font-family: 'DejaVu Sans Mono', monospace;"
                                     "font-weight: 700;")
             key_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            title = QLabel(spec.title)
+            title = QLabel(action_title(spec))
             title.setStyleSheet("font-weight: 600;")
-            description = QLabel(spec.description)
+            description = QLabel(action_description(spec))
             description.setObjectName("muted")
             self.grid.addWidget(key_label, row, 0)
             self.grid.addWidget(title, row, 1)
             self.grid.addWidget(description, row, 2)
-            self.rows[spec.id] = (spec.title, key)
+            self.rows[spec.id] = (action_title(spec), key)
             row += 1
 
     def toggle(self) -> None:

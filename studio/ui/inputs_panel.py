@@ -52,8 +52,10 @@ from studio.inputs import (
 from studio.inputs.base import AUDIO_SUFFIXES, VIDEO_SUFFIXES
 from studio.program.switcher import MAX_CROSSFADE_S
 from studio.ui import theme
+from studio.ui.i18n import tr
 from studio.ui.level_meter import FLOOR_DBFS, LevelMeter
 from studio.ui.settings import InputSettings
+from studio.ui.takeover_panel import STATE_NAMES
 
 T = TypeVar("T")
 POLL_MS = 33
@@ -69,14 +71,15 @@ def _dbfs(x: float) -> float:
 
 
 def health_text(h: InputHealth, camera: bool) -> str:
-    parts = [str(h.state)]
+    parts = [tr(STATE_NAMES.get(str(h.state), str(h.state)))]
     if camera and h.width_px:
         parts.append(f"{h.width_px}x{h.height_px}")
         parts.append(f"{h.fps:.0f} fps")
     if not camera:
-        parts.append("silent" if h.silent else f"peak {h.peak_dbfs:.0f} dBFS")
+        parts.append(tr("silent") if h.silent else tr("peak {level} dBFS",
+                                                      level=f"{h.peak_dbfs:.0f}"))
         if h.clipping:
-            parts.append("CLIPPING")
+            parts.append(tr("CLIPPING"))
     if h.reason:
         parts.append(h.reason)
     return " · ".join(parts)
@@ -132,10 +135,10 @@ class InputsPage(QWidget):
         form = QFormLayout(self)
 
         self.camera = QComboBox()
-        self.camera.addItem("None (the standby picture stands in)", NONE)
+        self.camera.addItem(tr("None (the standby picture stands in)"), NONE)
         for cam in cameras:
             self.camera.addItem(f"{cam.name}  ({cam.device})", cam.device)
-        self.camera.addItem("File… (a video file stands in for the camera)", FILE)
+        self.camera.addItem(tr("File… (a video file stands in for the camera)"), FILE)
         self.preview = QLabel()
         self.preview.setFixedSize(*PREVIEW_SIZE)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -148,16 +151,16 @@ class InputsPage(QWidget):
         camera_box.addWidget(self.camera)
         camera_box.addWidget(self.preview)
         camera_box.addWidget(self.camera_health)
-        form.addRow("Camera", camera_box)
+        form.addRow(tr("Camera"), camera_box)
 
         self.mic = QComboBox()
-        self.mic.addItem("None (silent while a human is on air)", NONE)
+        self.mic.addItem(tr("None (silent while a human is on air)"), NONE)
         for m in microphones:
-            self.mic.addItem(f"{m.name}  ({m.host_api})" + ("  · default" if m.default else ""),
-                             m.name)
-        self.mic.addItem("File… (an audio file stands in for the microphone)", FILE)
+            self.mic.addItem(f"{m.name}  ({m.host_api})"
+                             + (tr("  · default") if m.default else ""), m.name)
+        self.mic.addItem(tr("File… (an audio file stands in for the microphone)"), FILE)
         self.meter = LevelMeter()
-        self.meter.setToolTip("Microphone level (dBFS): bar = loudness, line = peak")
+        self.meter.setToolTip(tr("Microphone level (dBFS): bar = loudness, line = peak"))
         self.mic_reading = QLabel("—")
         self.mic_reading.setMinimumWidth(90)
         self.mic_health = QLabel()
@@ -170,24 +173,24 @@ class InputsPage(QWidget):
         mic_box.addWidget(self.mic)
         mic_box.addLayout(meter_row)
         mic_box.addWidget(self.mic_health)
-        form.addRow("Microphone", mic_box)
+        form.addRow(tr("Microphone"), mic_box)
 
         self.takeover_mode = QComboBox()
-        self.takeover_mode.addItem("Human on camera (no AI label)", "human")
-        self.takeover_mode.addItem("Puppet: my face and voice drive the avatar", "puppet")
+        self.takeover_mode.addItem(tr("Human on camera (no AI label)"), "human")
+        self.takeover_mode.addItem(tr("Puppet: my face and voice drive the avatar"), "puppet")
         self.takeover_mode.setCurrentIndex(max(0, self.takeover_mode.findData(
             inputs.takeover_mode)))
-        form.addRow("Takeover key goes to", self.takeover_mode)
+        form.addRow(tr("Takeover key goes to"), self.takeover_mode)
         self.crossfade = QDoubleSpinBox()
         self.crossfade.setRange(0.0, MAX_CROSSFADE_S)
         self.crossfade.setSingleStep(0.1)
         self.crossfade.setDecimals(2)
         self.crossfade.setSuffix(" s")
         self.crossfade.setValue(inputs.crossfade_s)
-        self.crossfade.setToolTip("0 is a hard cut")
-        form.addRow("Crossfade", self.crossfade)
-        note = QLabel("The preview opens the device itself: a camera the show is using may "
-                      "not open twice on some systems. Files loop, for rehearsals.")
+        self.crossfade.setToolTip(tr("0 is a hard cut"))
+        form.addRow(tr("Crossfade"), self.crossfade)
+        note = QLabel(tr("The preview opens the device itself: a camera the show is using may "
+                         "not open twice on some systems. Files loop, for rehearsals."))
         note.setWordWrap(True)
         note.setStyleSheet(f"color: {theme.MUTED}; background: none;")
         form.addRow(note)
@@ -226,7 +229,8 @@ class InputsPage(QWidget):
         index = combo.findData(text)
         if index < 0:
             exists = not Path(text).suffix or Path(text).expanduser().exists()
-            combo.insertItem(combo.count() - 1, text if exists else f"{text}  (not found)",
+            combo.insertItem(combo.count() - 1, text if exists else tr("{text}  (not found)",
+                                                                       text=text),
                              text)
             index = combo.findData(text)
         combo.blockSignals(True)
@@ -259,10 +263,11 @@ class InputsPage(QWidget):
     def _ask_file(self, which: str) -> str:
         suffixes = VIDEO_SUFFIXES if which == "camera" else AUDIO_SUFFIXES
         patterns = " ".join(f"*{s}" for s in sorted(suffixes))
-        kind = "Videos" if which == "camera" else "Audio"
+        kind = tr("Videos") if which == "camera" else tr("Audio")
         path, _ = QFileDialog.getOpenFileName(
-            self, "A video file for the camera" if which == "camera" else
-            "An audio file for the microphone", "", f"{kind} ({patterns});;All files (*)")
+            self, tr("A video file for the camera") if which == "camera" else
+            tr("An audio file for the microphone"), "",
+            tr("{kind} ({patterns});;All files (*)", kind=kind, patterns=patterns))
         return path
 
     def chosen(self, which: str) -> str:
@@ -293,11 +298,11 @@ class InputsPage(QWidget):
             return
         self.errors.pop(which, None)
         if spec is None:
-            health.setText("No camera: a human on air shows the standby picture."
-                           if which == "camera" else "No microphone.")
+            health.setText(tr("No camera: a human on air shows the standby picture.")
+                           if which == "camera" else tr("No microphone."))
             health.setStyleSheet(f"color: {theme.MUTED}; background: none;")
             return
-        health.setText(f"Opening {spec.target}…")
+        health.setText(tr("Opening {target}…", target=spec.target))
         health.setStyleSheet(f"color: {theme.AMBER}; background: none;")
         self._opening[which] = _Opening(spec)
 
@@ -309,7 +314,7 @@ class InputsPage(QWidget):
             video, self._video = self._video, None
             _close_quietly(video)
             self.preview.setPixmap(QPixmap())
-            self.preview.setText("no picture")
+            self.preview.setText(tr("no picture"))
             self._last_sequence = -1
             self.last_frame = None
         else:
@@ -350,13 +355,13 @@ class InputsPage(QWidget):
         except Exception as exc:
             _close_quietly(self._video)
             self._video = None
-            self.fail("camera", f"the camera stopped: {exc}")
+            self.fail("camera", tr("the camera stopped: {error}", error=exc))
         try:
             self._read_sound(now)
         except Exception as exc:
             _close_quietly(self._audio)
             self._audio = None
-            self.fail("mic", f"the microphone stopped: {exc}")
+            self.fail("mic", tr("the microphone stopped: {error}", error=exc))
         if now - self._health_at >= HEALTH_EVERY_S:
             self._health_at = now
             self._show_health()
@@ -394,7 +399,7 @@ class InputsPage(QWidget):
         peak = float(np.max(np.abs(samples))) if samples.size else 0.0
         rms = math.sqrt(float(np.dot(samples, samples)) / samples.size) if samples.size else 0.0
         self.meter.set_level(AudioMeter(_dbfs(peak), _dbfs(rms), self._audio_pos))
-        self.mic_reading.setText("silence" if not _dbfs(peak) > FLOOR_DBFS
+        self.mic_reading.setText(tr("silence") if not _dbfs(peak) > FLOOR_DBFS
                                  else f"{_dbfs(peak):5.1f} dBFS")
         self.mic_readings += 1
 

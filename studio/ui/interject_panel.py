@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.actions import QUICK_PHRASE_COUNT
+from studio.ui.i18n import tr
 
 
 class PhraseButton(QPushButton):
@@ -50,17 +51,17 @@ class InterjectPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.text = QLineEdit()
-        self.text.setPlaceholderText("Type a line for the host… (Enter says it next)")
+        self.text.setPlaceholderText(tr("Type a line for the host… (Enter says it next)"))
         self.text.setClearButtonEnabled(True)
         self.text.setMinimumHeight(34)
         self.text.returnPressed.connect(lambda: self._say(False))
-        self.say_next_button = QPushButton("Say next")
+        self.say_next_button = QPushButton(tr("Say next"))
         self.say_next_button.setObjectName("primary")
-        self.say_next_button.setToolTip("Say this at the next sentence boundary")
+        self.say_next_button.setToolTip(tr("Say this at the next sentence boundary"))
         self.say_next_button.clicked.connect(lambda: self._say(False))
-        self.interrupt_button = QPushButton("Interrupt && say")
+        self.interrupt_button = QPushButton(tr("Interrupt && say"))
         self.interrupt_button.setObjectName("danger")
-        self.interrupt_button.setToolTip("Cut the current sentence and say this now")
+        self.interrupt_button.setToolTip(tr("Cut the current sentence and say this now"))
         self.interrupt_button.clicked.connect(lambda: self._say(True))
         for b in (self.say_next_button, self.interrupt_button):
             b.setMinimumHeight(34)
@@ -81,7 +82,7 @@ class InterjectPanel(QWidget):
                 lambda _=False, number=n + 1: self.quick_phrase_requested.emit(number))
             grid.addWidget(b, n // 3, n % 3)
             self.phrase_buttons.append(b)
-        caption = QLabel("QUICK PHRASES")
+        caption = QLabel(tr("QUICK PHRASES"))
         caption.setObjectName("sectionTitle")
 
         layout = QVBoxLayout(self)

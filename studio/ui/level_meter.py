@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWi
 
 from studio.engine.events import AudioMeter
 from studio.ui import theme
+from studio.ui.i18n import tr
 
 FLOOR_DBFS = -60.0
 YELLOW_FROM_DBFS = -18.0  # above: loud speech
@@ -53,7 +54,7 @@ class LevelMeter(QWidget):
         self._hold_peak_dbfs = -math.inf
         self._hold_at_s = 0.0
         self.readings = 0
-        self.setToolTip("Program level (dBFS): bar = loudness, line = peak, tick = peak hold")
+        self.setToolTip(tr("Program level (dBFS): bar = loudness, line = peak, tick = peak hold"))
 
     def sizeHint(self) -> QSize:
         return QSize(220, 14)
@@ -123,17 +124,17 @@ class ProgramMeter(QWidget):
         self.reading = QLabel("—")
         self.reading.setMinimumWidth(74)
         self.reading.setStyleSheet(f"color: {theme.MUTED}; background: none;")
-        self.reading.setToolTip("Peak level of the program (dBFS)")
+        self.reading.setToolTip(tr("Peak level of the program (dBFS)"))
         self.mute = QToolButton()
         self.mute.setCheckable(True)
-        self.mute.setText("Mute")
-        self.mute.setToolTip("Silence this machine's sound device; streams and recordings "
-                             "keep the sound")
+        self.mute.setText(tr("Mute"))
+        self.mute.setToolTip(tr("Silence this machine's sound device; streams and recordings "
+                                "keep the sound"))
         self.mute.toggled.connect(self._muted)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
-        title = QLabel("AUDIO")
+        title = QLabel(tr("AUDIO"))
         title.setObjectName("sectionTitle")
         layout.addWidget(title)
         layout.addWidget(self.meter, 1)
@@ -143,7 +144,7 @@ class ProgramMeter(QWidget):
     def set_level(self, meter: AudioMeter) -> None:
         self.meter.set_level(meter)
         peak = meter.peak_dbfs
-        self.reading.setText("silence" if not peak > FLOOR_DBFS else f"{peak:5.1f} dBFS")
+        self.reading.setText(tr("silence") if not peak > FLOOR_DBFS else f"{peak:5.1f} dBFS")
 
     def set_muted(self, muted: bool) -> None:
         """Show the stored state without asking the engine again."""
@@ -157,7 +158,7 @@ class ProgramMeter(QWidget):
         self.reading.setText("—")
 
     def _label(self, muted: bool) -> None:
-        self.mute.setText("Muted" if muted else "Mute")
+        self.mute.setText(tr("Muted") if muted else tr("Mute"))
         self.mute.setStyleSheet(f"color: white; background: {theme.RED_DARK};" if muted else "")
 
     def _muted(self, muted: bool) -> None:

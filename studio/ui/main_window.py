@@ -69,6 +69,7 @@ from studio.ui.bridge import Engine, EngineBridge
 from studio.ui.files import ShowFiles
 from studio.ui.guard import guarded, report_exception, set_reporter
 from studio.ui.help_overlay import HelpOverlay
+from studio.ui.i18n import N_, problem_text, set_language, tr
 from studio.ui.interject_panel import InterjectPanel
 from studio.ui.level_meter import ProgramMeter
 from studio.ui.obs_panel import ObsPanel, obs_summary
@@ -93,7 +94,7 @@ _LOG = logging.getLogger("studio.ui")
 
 EngineFactory = Callable[[Show, Path | None], Engine]
 STATE_VERSION = 1
-SILENT_NOTE = ("No sound device here: the show runs silent on this machine; streams and "
+SILENT_NOTE = N_("No sound device here: the show runs silent on this machine; streams and "
                "recordings keep the sound (Settings ▸ Audio)")
 
 
@@ -150,10 +151,12 @@ class StudioWindow(QMainWindow):
                  audio_device: str | None = None, camera: str | None = None,
                  mic: str | None = None) -> None:
         super().__init__()
-        self.setWindowTitle("LiveHost Studio")
+        self.setWindowTitle(tr("LiveHost Studio"))
         self.setObjectName("StudioWindow")
         self.store = store or SettingsStore()
         self.settings: Settings = self.store.load()
+        # The language is chosen before any widget is built: every label is made in it.
+        self.language = set_language(self.settings.language)
         self.audio_device = audio_device  # `studio app --audio-device`: wins over settings
         self.camera_override = camera  # likewise a camera or microphone given on the command
         self.mic_override = mic  # line (not saved: the settings keep their own choice)
@@ -168,7 +171,7 @@ class StudioWindow(QMainWindow):
         self.banner = ProblemBanner()
         set_reporter(lambda message, fix: self.banner.show_problem(Problem(message, fix)))
         self.preview = PreviewWidget()
-        self.program_title = QLabel("PROGRAM")
+        self.program_title = QLabel(tr("PROGRAM"))
         self.program_title.setObjectName("sectionTitle")
         self.program_state = QLabel()
         self.program_state.setTextFormat(Qt.TextFormat.RichText)
@@ -245,14 +248,14 @@ class StudioWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        self.takeover_dock = self._dock("Takeover", "takeover_dock", self.takeover, left)
-        self.queue_dock = self._dock("Run-down", "queue_dock", self.queue, left)
-        self.prompter_dock = self._dock("Teleprompter", "teleprompter_dock", self.teleprompter,
+        self.takeover_dock = self._dock(tr("Takeover"), "takeover_dock", self.takeover, left)
+        self.queue_dock = self._dock(tr("Run-down"), "queue_dock", self.queue, left)
+        self.prompter_dock = self._dock(tr("Teleprompter"), "teleprompter_dock", self.teleprompter,
                                         right)
-        self.interject_dock = self._dock("Interjections", "interject_dock", self.interject,
+        self.interject_dock = self._dock(tr("Interjections"), "interject_dock", self.interject,
                                          Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.outputs_dock = self._dock("Outputs", "outputs_dock", self.outputs_panel, right)
-        self.obs_dock = self._dock("OBS", "obs_dock", self.obs_panel, right, scroll=True)
+        self.outputs_dock = self._dock(tr("Outputs"), "outputs_dock", self.outputs_panel, right)
+        self.obs_dock = self._dock(tr("OBS"), "obs_dock", self.obs_panel, right, scroll=True)
         self.tabifyDockWidget(self.outputs_dock, self.obs_dock)
         self.outputs_dock.raise_()
         self.docks = [self.takeover_dock, self.queue_dock, self.prompter_dock,
@@ -267,7 +270,7 @@ class StudioWindow(QMainWindow):
         self._default_state = self.saveState(STATE_VERSION)
 
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Show controls")
+        bar = QToolBar(tr("Show controls"))
         bar.setObjectName("controls_toolbar")
         bar.setMovable(False)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -281,9 +284,9 @@ class StudioWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
-        file = menu.addMenu("&File")
+        file = menu.addMenu(tr("&File"))
         self.files.build_menu(file)
-        show = menu.addMenu("&Show")
+        show = menu.addMenu(tr("&Show"))
         for action_id in ("takeover", "mode_ai", "mode_human", "mode_puppet",
                           "calibrate_face"):
             show.addAction(self.registry.actions[action_id])
@@ -291,33 +294,34 @@ class StudioWindow(QMainWindow):
         for action_id in ("pause_resume", "next_product", "skip_sentence", "interrupt",
                           "go_now"):
             show.addAction(self.registry.actions[action_id])
-        phrases = show.addMenu("Quick phrases")
+        phrases = show.addMenu(tr("Quick phrases"))
         for n in range(1, QUICK_PHRASE_COUNT + 1):
             phrases.addAction(self.registry.actions[f"quick_phrase_{n}"])
         show.addSeparator()
-        show.addAction("Add product…", self.add_product)
-        show.addAction("Standby picture…", self.takeover._pick)
-        view = menu.addMenu("&View")
+        show.addAction(tr("Add product…"), self.add_product)
+        show.addAction(tr("Standby picture…"), self.takeover._pick)
+        view = menu.addMenu(tr("&View"))
         for dock in self.docks:
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
-        self.program_window_action = QAction("Program window", self)
+        self.program_window_action = QAction(tr("Program window"), self)
         self.program_window_action.setCheckable(True)
-        self.program_window_action.setToolTip("A borderless window with exactly the program "
-                                              "picture, for OBS Window Capture")
+        self.program_window_action.setToolTip(tr("A borderless window with exactly the program "
+                                                 "picture, for OBS Window Capture"))
         self.program_window_action.toggled.connect(self.show_program_window)
         view.addAction(self.program_window_action)
         view.addSeparator()
-        view.addAction("Reset layout", self.reset_layout)
-        settings = menu.addMenu("Se&ttings")
-        prefs = QAction("Preferences…", self)
+        view.addAction(tr("Reset layout"), self.reset_layout)
+        settings = menu.addMenu(tr("Se&ttings"))
+        prefs = QAction(tr("Preferences…"), self)
         prefs.setShortcut(QKeySequence("Ctrl+,"))
         prefs.triggered.connect(lambda: self.open_preferences())
         settings.addAction(prefs)
-        help_menu = menu.addMenu("&Help")
+        help_menu = menu.addMenu(tr("&Help"))
         help_menu.addAction(self.registry.actions["help"])
-        self.menu_keys = {"Open show": "Ctrl+O", "Save": "Ctrl+S", "Save as": "Ctrl+Shift+S",
-                          "Quit": "Ctrl+Q", "Preferences": "Ctrl+,"}
+        self.menu_keys = {N_("Open show"): "Ctrl+O", N_("Save"): "Ctrl+S",
+                          N_("Save as"): "Ctrl+Shift+S", N_("Quit"): "Ctrl+Q",
+                          N_("Preferences"): "Ctrl+,"}  # English keys: shown with tr()
 
     def _connect(self) -> None:
         b = self.bridge
@@ -404,8 +408,9 @@ class StudioWindow(QMainWindow):
         try:
             self.store.save(self.settings)
         except OSError as exc:
-            self.banner.show_problem(Problem(f"Could not save settings: {exc}",
-                                             f"Check that {self.store.directory} is writable"))
+            self.banner.show_problem(Problem(tr("Could not save settings: {error}", error=exc),
+                                             tr("Check that {folder} is writable",
+                                                folder=self.store.directory)))
 
     @guarded
     def open_preferences(self) -> SettingsDialog:
@@ -413,7 +418,8 @@ class StudioWindow(QMainWindow):
         s = self.settings
         dialog = SettingsDialog(self, effective_keys(s.key_overrides), s.quick_phrases,
                                 self.menu_keys, outputs=s.outputs, audio=s.audio, obs=s.obs,
-                                audio_devices=list_audio_devices(), inputs=s.inputs)
+                                audio_devices=list_audio_devices(), inputs=s.inputs,
+                                language=s.language)
         dialog.volume_changed.connect(self._send_volume)
         dialog.test_tone_requested.connect(lambda: self.send(PlayTestTone()))
 
@@ -424,6 +430,9 @@ class StudioWindow(QMainWindow):
             s.outputs = dialog.outputs_settings()
             s.audio = dialog.audio_settings()
             s.obs = dialog.obs_settings()
+            language, s.language = s.language, dialog.language_setting()
+            if s.language != language:
+                self.note(tr("The language changes when the studio starts again."))
             inputs_before, s.inputs = s.inputs, dialog.inputs_settings()
             self.apply_input_settings()
             self.send_input_changes(inputs_before, s.inputs)
@@ -484,9 +493,11 @@ class StudioWindow(QMainWindow):
         try:
             return i.camera_spec() if which == "camera" else i.microphone_spec()
         except Exception as exc:
-            self.banner.show_problem(Problem(f"The {which} in the settings cannot be used: "
-                                             f"{exc}", "Choose it again in Settings ▸ "
-                                             "Preferences ▸ Inputs", "warning"))
+            what = tr("camera") if which == "camera" else tr("microphone")
+            self.banner.show_problem(Problem(
+                tr("The {which} in the settings cannot be used: {error}", which=what,
+                   error=exc),
+                N_("Choose it again in Settings ▸ Preferences ▸ Inputs"), "warning"))
             return None
 
     def send_input_changes(self, before: InputSettings, after: InputSettings) -> None:
@@ -547,16 +558,17 @@ class StudioWindow(QMainWindow):
                 engine.start()
             except Exception as exc:
                 self.bridge.detach()
-                self.files.error_dialog("The show could not go on air", str(exc))
+                self.files.error_dialog(tr("The show could not go on air"), str(exc))
                 return False
         finally:
             QApplication.restoreOverrideCursor()
         self.show_path = path
         if self.settings.audio.enabled and not any(s.kind == "audio" for s in specs):
-            self.note(SILENT_NOTE)
+            self.note(tr(SILENT_NOTE))
         title = show.show.title
-        self.setWindowTitle(f"{title} — LiveHost Studio" + (f" ({path.name})" if path else ""))
-        self.program_title.setText(f"PROGRAM · {title}")
+        self.setWindowTitle(f"{title} — {tr('LiveHost Studio')}"
+                            + (f" ({path.name})" if path else ""))
+        self.program_title.setText(f"{tr('PROGRAM')} · {title}")
         return True
 
     def stop_show(self) -> None:
@@ -582,20 +594,20 @@ class StudioWindow(QMainWindow):
         if not attached:
             self.program_window.clear()
         if attached:
-            self.preview.placeholder = "Starting the show…"
-            self.preview.placeholder_hint = "The first frame appears in a moment"
+            self.preview.placeholder = tr("Starting the show…")
+            self.preview.placeholder_hint = tr("The first frame appears in a moment")
             self.preview.clear()
             return
-        self.preview.placeholder = "No show on air"
-        self.preview.placeholder_hint = ("File ▸ Open show… (Ctrl+O)   ·   "
-                                         "File ▸ Open demo show")
+        self.preview.placeholder = tr("No show on air")
+        self.preview.placeholder_hint = tr("File ▸ Open show… (Ctrl+O)   ·   "
+                                           "File ▸ Open demo show")
         self.preview.clear()
         self.teleprompter.clear()
         self.queue.set_entries(())
         self.status_panel.clear()
         self.last_status = None
-        self.program_title.setText("PROGRAM")
-        self.setWindowTitle("LiveHost Studio")
+        self.program_title.setText(tr("PROGRAM"))
+        self.setWindowTitle(tr("LiveHost Studio"))
         self._set_program_state(None)
 
     def _on_frame(self, frame: FrameDelivered) -> None:
@@ -629,8 +641,8 @@ class StudioWindow(QMainWindow):
     def _on_problem(self, problem: Problem) -> None:
         self.banner.show_problem(problem)
         if self.engine is not None and self.preview.last_shown_frame_index < 0:
-            self.preview.placeholder = "The show did not start"
-            self.preview.placeholder_hint = problem.fix or "See the message above"
+            self.preview.placeholder = tr("The show did not start")
+            self.preview.placeholder_hint = problem_text(problem)[1] or tr("See the message above")
             self.preview.update()
 
     def _on_outputs(self, event: OutputsChanged) -> None:
@@ -662,8 +674,8 @@ class StudioWindow(QMainWindow):
     # -- OBS ---------------------------------------------------------------------------------
     def _obs_hint(self) -> str:
         if not self.settings.obs.enabled:
-            return "OBS is off: turn it on in Settings ▸ Preferences ▸ OBS."
-        return "OBS connects when a show goes on air."
+            return tr("OBS is off: turn it on in Settings ▸ Preferences ▸ OBS.")
+        return tr("OBS connects when a show goes on air.")
 
     def obs_program_source(self) -> ObsProgramSource | None:
         """Where OBS takes the program from: the virtual camera if on, else the first
@@ -697,10 +709,10 @@ class StudioWindow(QMainWindow):
             self.bridge.detach_obs()
             message = redact(str(exc))
             _LOG.warning("OBS controller not started: %s", message)
-            self.banner.show_problem(Problem(f"OBS cannot be controlled: {message}",
-                                             "Check Settings ▸ Preferences ▸ OBS; the show "
-                                             "goes on without OBS", "warning"))
-            self.obs_panel.set_available(False, "OBS is not connected (see the message).")
+            self.banner.show_problem(Problem(tr("OBS cannot be controlled: {error}", error=message),
+                                             N_("Check Settings ▸ Preferences ▸ OBS; the show "
+                                                "goes on without OBS"), "warning"))
+            self.obs_panel.set_available(False, tr("OBS is not connected (see the message)."))
             return
         self.obs = controller
         self.obs_panel.set_available(True, "")
@@ -733,7 +745,7 @@ class StudioWindow(QMainWindow):
         self.status_panel.set_obs(*obs_summary(state))
 
     def _on_show_ended(self) -> None:
-        self.statusBar().showMessage("The run-down is finished; the host stays on air, idle.",
+        self.statusBar().showMessage(tr("The run-down is finished; the host stays on air, idle."),
                                      15000)
 
     def _set_program_state(self, status: Status | None) -> None:
@@ -742,14 +754,14 @@ class StudioWindow(QMainWindow):
                     f"&nbsp;{text}&nbsp;</span>")
 
         if status is None:
-            self.program_state.setText(pill("OFF AIR", "#4a4f5c"))
+            self.program_state.setText(pill(tr("OFF AIR"), "#4a4f5c"))
             return
-        parts = [pill("● LIVE", theme.RED)]  # the program is live, whoever is on air
+        parts = [pill(tr("● LIVE"), theme.RED)]  # the program is live, whoever is on air
         if status.paused:
-            parts.append(pill("PAUSED", theme.AMBER))
+            parts.append(pill(tr("PAUSED"), theme.AMBER))
         parts.append(mode_pill(status.mode))
         if status.recording:
-            parts.append(pill("REC", theme.RED_DARK))
+            parts.append(pill(tr("REC"), theme.RED_DARK))
         self.program_state.setText(" ".join(parts))
 
     # -- operator intents --------------------------------------------------------------------
@@ -762,7 +774,7 @@ class StudioWindow(QMainWindow):
     def go_now(self) -> None:
         pid = self.queue.selected_id()
         if pid is None:
-            self.statusBar().showMessage("Select a product in the run-down first.", 5000)
+            self.statusBar().showMessage(tr("Select a product in the run-down first."), 5000)
             return
         self.send(GoToProduct(pid, now=True))
 
@@ -779,8 +791,9 @@ class StudioWindow(QMainWindow):
     def _product_dialog(self, product_id: str | None) -> ProductDialog | None:
         engine = self.engine
         if engine is None:
-            self.banner.show_problem(Problem("No show is on air.",
-                                             "Open a show first (File ▸ Open show…)", "warning"))
+            self.banner.show_problem(Problem(N_("No show is on air."),
+                                             N_("Open a show first (File ▸ Open show…)"),
+                                             "warning"))
             return None
         show = engine.show
         product = show.product(product_id) if product_id else None
@@ -808,9 +821,9 @@ class StudioWindow(QMainWindow):
         """File ▸ Quit: asks first while a show is on air (quitting ends the broadcast)."""
         if self.engine is not None:
             answer = QMessageBox.question(
-                self, "Quit LiveHost Studio",
-                "A show is on air. Quitting stops the program output"
-                " (a recording is finished and kept).\n\nStop the show and quit?")
+                self, tr("Quit LiveHost Studio"),
+                tr("A show is on air. Quitting stops the program output"
+                   " (a recording is finished and kept).\n\nStop the show and quit?"))
             if answer != QMessageBox.StandardButton.Yes:
                 return
         self.close()
@@ -818,7 +831,7 @@ class StudioWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if event.spontaneous() and self.engine is not None:  # the title bar's close button
             answer = QMessageBox.question(
-                self, "Quit LiveHost Studio", "A show is on air. Stop the show and quit?")
+                self, tr("Quit LiveHost Studio"), tr("A show is on air. Stop the show and quit?"))
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from studio.obs.state import ObsState
 from studio.ui import theme
+from studio.ui.i18n import tr
 
 
 def obs_summary(state: ObsState | None) -> tuple[str, str]:
@@ -25,14 +26,14 @@ def obs_summary(state: ObsState | None) -> tuple[str, str]:
     if state is None:
         return "", theme.MUTED
     if not state.connected:
-        return "OBS: not connected", theme.AMBER if state.error else theme.MUTED
+        return tr("OBS: not connected"), theme.AMBER if state.error else theme.MUTED
     parts = ["OBS"]
     if state.streaming:
-        parts.append("● STREAMING")
+        parts.append(tr("● STREAMING"))
     if state.recording:
-        parts.append("● REC")
+        parts.append(tr("● REC"))
     if state.scene:
-        parts.append(f"scene {state.scene}")
+        parts.append(tr("scene {scene}", scene=state.scene))
     color = theme.RED if state.streaming or state.recording else theme.GREEN
     return " · ".join(parts), color
 
@@ -48,11 +49,11 @@ class ObsPanel(QWidget):
         super().__init__(parent)
         self.state: ObsState | None = None
         self.available = False
-        self.setup_button = QPushButton("Set up OBS")
-        self.setup_button.setToolTip("Create (or repair) the LiveHost scene in OBS with the "
-                                     "program, the product text and the standby source")
-        self.stream_button = QPushButton("Start streaming")
-        self.record_button = QPushButton("Start recording")
+        self.setup_button = QPushButton(tr("Set up OBS"))
+        self.setup_button.setToolTip(tr("Create (or repair) the LiveHost scene in OBS with the "
+                                        "program, the product text and the standby source"))
+        self.stream_button = QPushButton(tr("Start streaming"))
+        self.record_button = QPushButton(tr("Start recording"))
         for button in (self.setup_button, self.stream_button, self.record_button):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # hotkeys keep working
         self.setup_button.clicked.connect(lambda: self.setup_requested.emit())
@@ -63,9 +64,9 @@ class ObsPanel(QWidget):
         self.fields: dict[str, QLabel] = {}
         grid = QGridLayout()
         grid.setColumnStretch(1, 1)
-        for row, (key, title) in enumerate((("connection", "OBS"), ("scene", "Scene"),
-                                            ("streaming", "Streaming"),
-                                            ("recording", "Recording"))):
+        for row, (key, title) in enumerate((("connection", "OBS"), ("scene", tr("Scene")),
+                                            ("streaming", tr("Streaming")),
+                                            ("recording", tr("Recording")))):
             label = QLabel(title)
             label.setStyleSheet(f"color: {theme.MUTED}; background: none;")
             value = QLabel("—")
@@ -87,7 +88,7 @@ class ObsPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.hint)
         layout.addStretch(1)
-        self.set_available(False, "OBS is off: turn it on in Settings ▸ Preferences ▸ OBS.")
+        self.set_available(False, tr("OBS is off: turn it on in Settings ▸ Preferences ▸ OBS."))
 
     @property
     def _streaming(self) -> bool:
@@ -118,23 +119,25 @@ class ObsPanel(QWidget):
         if s is None:
             f["connection"].setText("—")
         elif s.connected:
-            f["connection"].setText(f"connected{f' ({s.version})' if s.version else ''}")
+            f["connection"].setText(tr("connected") + (f" ({s.version})" if s.version else ""))
         else:
-            f["connection"].setText("not connected")
+            f["connection"].setText(tr("not connected"))
         failing = s is not None and bool(s.error)
         color = theme.GREEN if connected else theme.AMBER if failing else theme.TEXT
         f["connection"].setStyleSheet(f"color: {color}; background: none;")
         f["scene"].setText(s.scene if s is not None and s.scene else "—")
-        f["streaming"].setText("yes" if self._streaming else "no" if connected else "—")
-        f["recording"].setText("yes" if self._recording else "no" if connected else "—")
+        f["streaming"].setText(tr("yes") if self._streaming else tr("no") if connected else "—")
+        f["recording"].setText(tr("yes") if self._recording else tr("no") if connected else "—")
         for key, on in (("streaming", self._streaming), ("recording", self._recording)):
             f[key].setStyleSheet(f"color: {theme.RED if on else theme.TEXT}; "
                                  "font-weight: 700; background: none;")
         self.setup_button.setEnabled(self.available)
         self.stream_button.setEnabled(connected)
         self.record_button.setEnabled(connected)
-        self.stream_button.setText("Stop streaming" if self._streaming else "Start streaming")
-        self.record_button.setText("Stop recording" if self._recording else "Start recording")
+        self.stream_button.setText(tr("Stop streaming") if self._streaming
+                                   else tr("Start streaming"))
+        self.record_button.setText(tr("Stop recording") if self._recording
+                                   else tr("Start recording"))
         if s is not None:  # OBS's complaint (what to do) in full, under the buttons
             self.hint.setText(s.error)
             self.hint.setStyleSheet(f"color: {theme.AMBER if s.error else theme.MUTED}; "

@@ -27,13 +27,29 @@ from PySide6.QtWidgets import (
 
 from studio.outputs.base import OutputHealth, OutputSpec, OutputState
 from studio.ui import theme
+from studio.ui.i18n import N_, tr
 
 STATE_COLORS = {OutputState.UP: theme.GREEN, OutputState.DEGRADED: theme.AMBER,
                 OutputState.DOWN: theme.RED, OutputState.STOPPED: theme.MUTED,
                 OutputState.STARTING: theme.ACCENT}
 PENDING_TIMEOUT_S = 10.0  # a Start/Stop the engine never answered stops saying "…ing"
 _ALIVE = {OutputState.STARTING, OutputState.UP, OutputState.DEGRADED}
-COLUMNS = ("Output", "State", "Bitrate", "Dropped", "")
+COLUMNS = (N_("Output"), N_("State"), N_("Bitrate"), N_("Dropped"), "")
+# Output states (engine values and the panel's own) as the operator reads them.
+STATE_NAMES = {"starting": N_("starting"), "up": N_("up"), "degraded": N_("degraded"),
+               "down": N_("down"), "stopped": N_("stopped"), "stopping": N_("stopping"),
+               "off air": N_("off air")}
+
+
+def display_name(name: str) -> str:
+    """An output's engine name ("audio: default device", "virtual camera …") as shown."""
+    if name.startswith("audio: "):
+        device = name.removeprefix("audio: ")
+        return tr("audio: {device}", device=tr("default device")
+                  if device == "default device" else device)
+    if name.startswith("virtual camera"):
+        return tr("virtual camera") + name.removeprefix("virtual camera")
+    return name
 
 
 def health_name(spec: OutputSpec) -> str:
@@ -90,7 +106,7 @@ class OutputsPanel(QWidget):
         self.rows: list[OutputRow] = []
         self.live = False
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setHorizontalHeaderLabels([tr(c) if c else "" for c in COLUMNS])
         self.table.verticalHeader().hide()
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -232,10 +248,10 @@ class OutputsPanel(QWidget):
         for i, row in enumerate(self.rows):
             self._draw_row(i, row)
         if not self.rows:
-            self.hint.setText("No outputs configured: add the virtual camera or stream "
-                              "targets in Settings ▸ Preferences ▸ Outputs.")
+            self.hint.setText(tr("No outputs configured: add the virtual camera or stream "
+                                 "targets in Settings ▸ Preferences ▸ Outputs."))
         elif not self.live:
-            self.hint.setText("Outputs start when a show goes on air.")
+            self.hint.setText(tr("Outputs start when a show goes on air."))
         else:
             self.hint.setText("")
         self.hint.setVisible(bool(self.hint.text()))
@@ -244,9 +260,10 @@ class OutputsPanel(QWidget):
         h = row.health
         items = self._items[i]
         name_item, state_item, bitrate_item, dropped = items
-        name_item.setText(row.name)
+        name_item.setText(display_name(row.name))
         state = row.state_text if self.live else "off air"
-        state_item.setText(state.upper())
+        state_item.setText(tr(STATE_NAMES[state]).upper() if state in STATE_NAMES
+                           else state.upper())
         color = theme.MUTED
         if self.live and h is not None and not row.pending:
             color = STATE_COLORS.get(h.state, theme.MUTED)
@@ -260,13 +277,14 @@ class OutputsPanel(QWidget):
         dropped.setText(str(h.frames_dropped) if h is not None else "—")
         dropped.setForeground(QColor(theme.AMBER if h is not None and h.frames_dropped
                                      else theme.TEXT))
-        tip = [f"{row.name} ({row.kind})"]
+        tip = [f"{display_name(row.name)} ({row.kind})"]
         if h is not None:
             if h.reason:
                 tip.append(h.reason)
-            tip.append(f"frames sent {h.frames_sent}, dropped {h.frames_dropped}")
+            tip.append(tr("frames sent {sent}, dropped {dropped}", sent=h.frames_sent,
+                          dropped=h.frames_dropped))
             if h.reconnects:
-                tip.append(f"reconnects {h.reconnects}")
+                tip.append(tr("reconnects {count}", count=h.reconnects))
         for item in items:
             item.setToolTip("\n".join(tip))
         button = self.buttons[i]
@@ -278,11 +296,11 @@ class OutputsPanel(QWidget):
         button.setVisible(True)
         button.setEnabled(self.live and not row.pending)
         if row.alive or row.pending == "stopping":
-            button.setText("Stop")
+            button.setText(tr("Stop"))
         else:
-            button.setText("Restart" if h is not None and h.state == OutputState.DOWN
-                           else "Start")
-        button.setToolTip(f"{button.text()} {row.name}")
+            button.setText(tr("Restart") if h is not None and h.state == OutputState.DOWN
+                           else tr("Start"))
+        button.setToolTip(f"{button.text()} {display_name(row.name)}")
 
     @property
     def reasons(self) -> dict[str, str]:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from studio.engine.events import FrameDelivered
 from studio.ui import theme
+from studio.ui.i18n import tr
 
 
 def rgba_to_qimage(rgba: npt.NDArray[np.uint8]) -> QImage:
@@ -32,8 +33,8 @@ class PreviewWidget(QWidget):
         self.last_shown_mode = "ai"  # who was on air in the frame shown last
         self.last_shown_label = True  # whether it carried the AI label
         self.frames_shown = 0
-        self.placeholder = "No show on air"
-        self.placeholder_hint = "File ▸ Open show… (Ctrl+O)   ·   File ▸ Open demo show"
+        self.placeholder = tr("No show on air")
+        self.placeholder_hint = tr("File ▸ Open show… (Ctrl+O)   ·   File ▸ Open demo show")
 
     def sizeHint(self) -> QSize:
         return QSize(960, 540)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from studio.show.loader import IMAGE_SUFFIXES
 from studio.show.model import CURRENCY_SYMBOLS, Product
 from studio.ui import theme
+from studio.ui.i18n import N_, tr
 
 FIELDS = ("name", "id", "price", "currency", "original_price", "image", "selling_points",
           "script")
@@ -40,7 +41,7 @@ class ProductDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, product: Product | None = None, *,
                  base_dir: Path | None = None, taken_ids: set[str] | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Edit product" if product else "Add product")
+        self.setWindowTitle(tr("Edit product") if product else tr("Add product"))
         self.setMinimumWidth(560)
         self._base_dir = base_dir or Path.cwd()
         self._editing_id = product.id if product else None
@@ -48,9 +49,9 @@ class ProductDialog(QDialog):
         self._result: Product | None = None
 
         self.name = QLineEdit()
-        self.name.setPlaceholderText("Barista Ceramic Cup & Saucer")
+        self.name.setPlaceholderText(tr("Barista Ceramic Cup & Saucer"))
         self.id = QLineEdit()
-        self.id.setPlaceholderText("cup-set (letters, digits, - _ .)")
+        self.id.setPlaceholderText(tr("cup-set (letters, digits, - _ .)"))
         self.price = QLineEdit()
         self.price.setPlaceholderText("39.90")
         self.currency = QComboBox()
@@ -58,19 +59,19 @@ class ProductDialog(QDialog):
         self.currency.addItems(sorted(CURRENCY_SYMBOLS))
         self.currency.setCurrentText("CNY")
         self.original_price = QLineEdit()
-        self.original_price.setPlaceholderText("optional, shown struck through")
+        self.original_price.setPlaceholderText(tr("optional, shown struck through"))
         self.image = QLineEdit()
-        self.image.setPlaceholderText("optional; relative to the show file")
-        browse = QPushButton("Browse…")
+        self.image.setPlaceholderText(tr("optional; relative to the show file"))
+        browse = QPushButton(tr("Browse…"))
         browse.clicked.connect(self._pick_image)
         image_row = QHBoxLayout()
         image_row.addWidget(self.image, 1)
         image_row.addWidget(browse)
         self.selling_points = QPlainTextEdit()
-        self.selling_points.setPlaceholderText("One per line, up to 6")
+        self.selling_points.setPlaceholderText(tr("One per line, up to 6"))
         self.selling_points.setFixedHeight(90)
         self.script = QPlainTextEdit()
-        self.script.setPlaceholderText("What the host says about this product.")
+        self.script.setPlaceholderText(tr("What the host says about this product."))
         self.script.setMinimumHeight(130)
 
         self.errors: dict[str, QLabel] = {}
@@ -79,8 +80,10 @@ class ProductDialog(QDialog):
             "name": self.name, "id": self.id, "price": self.price, "currency": self.currency,
             "original_price": self.original_price, "image": image_row,
             "selling_points": self.selling_points, "script": self.script}
-        labels = {"original_price": "Original price", "selling_points": "Selling points",
-                  "id": "ID"}
+        labels = {"name": N_("Name"), "id": N_("ID"), "price": N_("Price"),
+                  "currency": N_("Currency"), "original_price": N_("Original price"),
+                  "image": N_("Image"), "selling_points": N_("Selling points"),
+                  "script": N_("Script")}
         for key in FIELDS:
             error = QLabel()
             error.setStyleSheet(f"color: {theme.RED}; background: none;")
@@ -95,7 +98,7 @@ class ProductDialog(QDialog):
             else:
                 box.addWidget(widget)
             box.addWidget(error)
-            form.addRow(labels.get(key, key.capitalize()), box)
+            form.addRow(tr(labels[key]) if key in labels else key.capitalize(), box)
         self.summary = QLabel()
         self.summary.setStyleSheet(f"color: {theme.RED}; background: none;")
         self.summary.setWordWrap(True)
@@ -104,7 +107,7 @@ class ProductDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setText("Save to queue")
+        ok.setText(tr("Save to queue"))
         ok.setObjectName("primary")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -140,8 +143,8 @@ class ProductDialog(QDialog):
 
     def _pick_image(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-        path, _ = QFileDialog.getOpenFileName(self, "Product image", str(self._base_dir),
-                                              f"Images ({patterns})")
+        path, _ = QFileDialog.getOpenFileName(self, tr("Product image"), str(self._base_dir),
+                                              tr("Images ({patterns})", patterns=patterns))
         if path:
             self.image.setText(path)
 
@@ -175,25 +178,28 @@ class ProductDialog(QDialog):
                 message = str(err["msg"]).removeprefix("Value error, ")
                 if err["type"] == "missing" or (err["type"] == "string_too_short"
                                                 and len(loc) == 1):
-                    message = "required"
+                    message = tr("required")
                 if key == "id" and err["type"] == "string_pattern_mismatch":
-                    message = "use only letters, digits, - _ and . (no spaces)"
+                    message = tr("use only letters, digits, - _ and . (no spaces)")
                 if key == "selling_points" and len(loc) > 1:
-                    message = f"line {int(loc[1]) + 1}: {message}"
+                    message = tr("line {number}: {message}", number=int(loc[1]) + 1,
+                                 message=message)
                 if not key and "original_price" in message:
                     key = "original_price"  # the model-level price check
                 problems.setdefault(key if key in self.errors else "", []).append(message)
         product_id = str(data["id"]).strip()
         if product_id and product_id != self._editing_id and product_id in self._taken_ids:
             problems.setdefault("id", []).append(
-                f"{product_id!r} is already in the queue; choose another id or edit that product")
+                tr("{id} is already in the queue; choose another id or edit that product",
+                   id=repr(product_id)))
         image = str(data.get("image", ""))
         if image:
             path = (self._base_dir / image).resolve()
             if not path.is_file():
-                problems.setdefault("image", []).append(f"file not found: {path}")
+                problems.setdefault("image", []).append(tr("file not found: {path}", path=path))
             elif path.suffix.lower() not in IMAGE_SUFFIXES:
-                problems.setdefault("image", []).append("expected a PNG, JPEG, WebP, BMP or GIF")
+                problems.setdefault("image", []).append(
+                    tr("expected a PNG, JPEG, WebP, BMP or GIF"))
         for key, messages in problems.items():
             label = self.errors.get(key, self.summary)
             label.setText("\n".join(messages))

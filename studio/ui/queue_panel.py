@@ -39,9 +39,18 @@ from PySide6.QtWidgets import (
 
 from studio.program.queue import ProductStatus, QueueEntry
 from studio.ui import theme
+from studio.ui.i18n import N_, tr
 
 MIME = "application/x-livehost-product-ids"
-COLUMNS = ("#", "Status", "Product", "Price")
+COLUMNS = ("#", N_("Status"), N_("Product"), N_("Price"))
+STATUS_ROLE = Qt.ItemDataRole.UserRole + 1  # the status as the engine says it (colours)
+STATUS_NAMES = {"on air": N_("on air"), "next": N_("next"), "done": N_("done"),
+                "queued": N_("queued"), "skipped": N_("skipped")}
+
+
+def status_name(status: str) -> str:
+    """A queue status ("on air") as the operator reads it."""
+    return tr(STATUS_NAMES[status]) if status in STATUS_NAMES else status
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -80,7 +89,7 @@ class QueueModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+            return tr(COLUMNS[section])
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -92,13 +101,13 @@ class QueueModel(QAbstractTableModel):
             if column == 0:
                 return str(index.row() + 1)
             if column == 1:
-                return entry.status.value
+                return status_name(entry.status.value)
             if column == 2:
                 return ("📌 " if entry.pinned else "") + entry.name
             return entry.price_text
         if role == Qt.ItemDataRole.ToolTipRole:
-            pin = " · pinned on screen" if entry.pinned else ""
-            return f"{entry.name} ({entry.product_id}) — {entry.status.value}{pin}"
+            pin = tr(" · pinned on screen") if entry.pinned else ""
+            return f"{entry.name} ({entry.product_id}) — {status_name(entry.status.value)}{pin}"
         if role == Qt.ItemDataRole.ForegroundRole:
             if entry.status in (ProductStatus.DONE, ProductStatus.SKIPPED):
                 return QColor(theme.MUTED)
@@ -114,6 +123,8 @@ class QueueModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.UserRole:
             return entry.product_id
+        if role == STATUS_ROLE:
+            return entry.status.value
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
@@ -165,11 +176,12 @@ class StatusDelegate(QStyledItemDelegate):
         if option.state & QStyle.StateFlag.State_Selected:  # type: ignore[attr-defined]
             painter.fillRect(option.rect, option.palette.highlight())  # type: ignore[attr-defined]
         text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
-        color = QColor(theme.STATUS_COLORS.get(text, theme.MUTED))
+        status = str(index.data(STATUS_ROLE) or "")
+        color = QColor(theme.STATUS_COLORS.get(status, theme.MUTED))
         rect: QRect = option.rect.adjusted(6, 5, -6, -5)  # type: ignore[attr-defined]
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        filled = text in ("on air", "next")
+        filled = status in ("on air", "next")
         painter.setPen(color)
         fill = QColor(color)
         fill.setAlpha(235 if filled else 0)
@@ -232,19 +244,20 @@ class QueuePanel(QWidget):
             b.clicked.connect(lambda: slot())
             return b
 
-        self.go_next_button = button("Go to next", "Present the selected product after the "
-                                     "current sentence", lambda: self._go(False))
-        self.go_now_button = button("Go now", "Cut to the selected product now",
+        self.go_next_button = button(tr("Go to next"), tr("Present the selected product after "
+                                                          "the current sentence"),
+                                     lambda: self._go(False))
+        self.go_now_button = button(tr("Go now"), tr("Cut to the selected product now"),
                                     lambda: self._go(True), "danger")
-        self.skip_button = button("Skip", "Skip the selected product (or put it back)",
+        self.skip_button = button(tr("Skip"), tr("Skip the selected product (or put it back)"),
                                   self._toggle_skip)
-        self.pin_button = button("Pin", "Keep the selected product's card on screen",
+        self.pin_button = button(tr("Pin"), tr("Keep the selected product's card on screen"),
                                  self._toggle_pin)
-        self.up_button = button("▲", "Move up in the run-down", lambda: self._move(-1))
-        self.down_button = button("▼", "Move down in the run-down", lambda: self._move(1))
-        self.add_button = button("Add…", "Add a product to the end of the queue",
+        self.up_button = button("▲", tr("Move up in the run-down"), lambda: self._move(-1))
+        self.down_button = button("▼", tr("Move down in the run-down"), lambda: self._move(1))
+        self.add_button = button(tr("Add…"), tr("Add a product to the end of the queue"),
                                  self.add_requested.emit)
-        self.edit_button = button("Edit…", "Edit the selected product", self._edit)
+        self.edit_button = button(tr("Edit…"), tr("Edit the selected product"), self._edit)
 
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
@@ -329,5 +342,6 @@ class QueuePanel(QWidget):
                   self.up_button, self.down_button, self.edit_button):
             b.setEnabled(has)
         if entry is not None:
-            self.skip_button.setText("Unskip" if entry.status == ProductStatus.SKIPPED else "Skip")
-            self.pin_button.setText("Unpin" if entry.pinned else "Pin")
+            self.skip_button.setText(tr("Unskip") if entry.status == ProductStatus.SKIPPED
+                                     else tr("Skip"))
+            self.pin_button.setText(tr("Unpin") if entry.pinned else tr("Pin"))

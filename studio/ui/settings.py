@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 _LOG = logging.getLogger("studio.ui")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+LANGUAGES = ("system", "en", "zh_CN")  # the window's language: the system's, or one named
 OBS_PASSWORD_ENV = "LIVEHOST_OBS_PASSWORD"
 DEFAULT_OBS_URL = "ws://127.0.0.1:4455"
 DEFAULT_STREAM_BITRATE_KBPS = 4500
@@ -162,6 +163,7 @@ class Settings:
     audio: AudioSettings = field(default_factory=AudioSettings)
     obs: ObsSettings = field(default_factory=ObsSettings)
     inputs: InputSettings = field(default_factory=InputSettings)
+    language: str = "system"  # one of LANGUAGES; applied when the window starts
 
     def add_recent(self, path: Path) -> None:
         text = str(path.resolve())
@@ -203,7 +205,8 @@ def _migrate(data: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
     their defaults (the last recording folder becomes the record folder) and loses
     nothing, so that step is silent. v4 added the camera, microphone, takeover mode and
     crossfade (``inputs``); a v3 file gains their defaults (no camera, no microphone, human,
-    0.2 s), silently too."""
+    0.2 s), silently too. v5 added the window's language: a v4 file follows the system
+    locale ("system"), as before, silently."""
     data = dict(data)
     if data.get("schema_version") == 1:
         data["teleprompter"] = {
@@ -221,6 +224,10 @@ def _migrate(data: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
         data["inputs"] = asdict(InputSettings())
         data["schema_version"] = 4
         _LOG.info("settings upgraded from schema 3 to 4")
+    if data.get("schema_version") == 4:
+        data["language"] = "system"
+        data["schema_version"] = 5
+        _LOG.info("settings upgraded from schema 4 to 5")
     return data
 
 
@@ -260,6 +267,12 @@ def _from_json(data: dict[str, Any], warnings: list[str]) -> Settings:
     s.audio = _audio_from_json(take("audio", dict, {}), warnings)
     s.obs = _obs_from_json(take("obs", dict, {}), warnings)
     s.inputs = _inputs_from_json(take("inputs", dict, {}), warnings)
+    language = take("language", str, "system")
+    if language not in LANGUAGES:
+        warnings.append(f"Setting language {language!r} is not one of {', '.join(LANGUAGES)} "
+                        "and was reset to system.")
+        language = "system"
+    s.language = language
     return s
 
 

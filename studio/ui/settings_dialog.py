@@ -44,9 +44,17 @@ from studio.inputs import CameraInfo, MicrophoneInfo
 from studio.outputs.audio_device import AudioDeviceInfo
 from studio.outputs.base import redact
 from studio.ui import theme
+from studio.ui.i18n import (
+    LANGUAGE_NAMES,
+    action_description,
+    action_title,
+    system_language,
+    tr,
+)
 from studio.ui.inputs_panel import InputsPage
 from studio.ui.settings import (
     DEFAULT_OBS_URL,
+    LANGUAGES,
     OBS_PASSWORD_ENV,
     STREAM_BITRATE_RANGE_KBPS,
     VOLUME_RANGE_PERCENT,
@@ -92,20 +100,22 @@ class SettingsDialog(QDialog):
                  audio_devices: Sequence[AudioDeviceInfo] = (),
                  inputs: InputSettings | None = None,
                  cameras: Sequence[CameraInfo] | None = None,
-                 microphones: Sequence[MicrophoneInfo] | None = None) -> None:
+                 microphones: Sequence[MicrophoneInfo] | None = None,
+                 language: str = "system") -> None:
         super().__init__(parent)
+        self._language_before = language if language in LANGUAGES else "system"
         self._reserved = reserved or {}  # menu keys (title -> key) actions may not take
         self._outputs = replace(outputs or OutputSettings())
         self._targets = list(self._outputs.stream_targets)  # raw, keys included: never shown
         self._audio = replace(audio or AudioSettings())
         self._obs = replace(obs or ObsSettings())
-        self.setWindowTitle("Preferences")
+        self.setWindowTitle(tr("Preferences"))
         self.resize(720, 560)
         tabs = QTabWidget()
 
         self.key_edits: dict[str, QKeySequenceEdit] = {}
         table = QTableWidget(len(ACTIONS), 3)
-        table.setHorizontalHeaderLabels(["Action", "Key", ""])
+        table.setHorizontalHeaderLabels([tr("Action"), tr("Key"), ""])
         table.verticalHeader().hide()
         table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -114,8 +124,8 @@ class SettingsDialog(QDialog):
         table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         table.verticalHeader().setDefaultSectionSize(36)
         for row, spec in enumerate(ACTIONS):
-            item = QTableWidgetItem(spec.title)
-            item.setToolTip(spec.description)
+            item = QTableWidgetItem(action_title(spec))
+            item.setToolTip(action_description(spec))
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             table.setItem(row, 0, item)
             edit = QKeySequenceEdit(QKeySequence(keys.get(spec.id, ""),
@@ -124,13 +134,13 @@ class SettingsDialog(QDialog):
             edit.setClearButtonEnabled(True)
             edit.keySequenceChanged.connect(lambda _seq: self._check())
             table.setCellWidget(row, 1, edit)
-            reset = QPushButton("Default")
-            reset.setToolTip(f"Back to {spec.default_key}")
+            reset = QPushButton(tr("Default"))
+            reset.setToolTip(tr("Back to {key}", key=spec.default_key))
             reset.clicked.connect(lambda _=False, e=edit, d=spec.default_key: e.setKeySequence(
                 QKeySequence(d, QKeySequence.SequenceFormat.PortableText)))
             table.setCellWidget(row, 2, reset)
             self.key_edits[spec.id] = edit
-        reset_all = QPushButton("Reset all keys")
+        reset_all = QPushButton(tr("Reset all keys"))
         reset_all.clicked.connect(self.reset_keys)
         keys_tab = QWidget()
         keys_layout = QVBoxLayout(keys_tab)
@@ -139,26 +149,27 @@ class SettingsDialog(QDialog):
         row_layout.addStretch(1)
         row_layout.addWidget(reset_all)
         keys_layout.addLayout(row_layout)
-        tabs.addTab(keys_tab, "Keyboard")
+        tabs.addTab(self._general_tab(), tr("General"))
+        tabs.addTab(keys_tab, tr("Keyboard"))
 
         self.phrase_edits: list[QLineEdit] = []
         phrases_tab = QWidget()
         form = QFormLayout(phrases_tab)
         for n in range(QUICK_PHRASE_COUNT):
             phrase = QLineEdit(phrases[n] if n < len(phrases) else "")
-            phrase.setPlaceholderText("(empty: the button is disabled)")
+            phrase.setPlaceholderText(tr("(empty: the button is disabled)"))
             self.phrase_edits.append(phrase)
-            key = keys.get(f"quick_phrase_{n + 1}", "") or "no key"
+            key = keys.get(f"quick_phrase_{n + 1}", "") or tr("no key")
             form.addRow(f"{n + 1}  ({key})", phrase)
-        tabs.addTab(phrases_tab, "Quick phrases")
+        tabs.addTab(phrases_tab, tr("Quick phrases"))
         self.outputs_page = self._outputs_tab()
-        tabs.addTab(self.outputs_page, "Outputs")
-        tabs.addTab(self._audio_tab(audio_devices), "Audio")
+        tabs.addTab(self.outputs_page, tr("Outputs"))
+        tabs.addTab(self._audio_tab(audio_devices), tr("Audio"))
         self.inputs_page = InputsPage(replace(inputs or InputSettings()), cameras=cameras,
                                       microphones=microphones)
-        tabs.addTab(self.inputs_page, "Inputs")
+        tabs.addTab(self.inputs_page, tr("Inputs"))
         self.obs_page = self._obs_tab()
-        tabs.addTab(self.obs_page, "OBS")
+        tabs.addTab(self.obs_page, tr("OBS"))
         self.tabs = tabs
 
         self.error = _error_label()
@@ -172,18 +183,39 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 
+    # -- general -----------------------------------------------------------------------------
+    def _general_tab(self) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.language = QComboBox()
+        self.language.setObjectName("language")
+        system = LANGUAGE_NAMES.get(system_language(), system_language())
+        self.language.addItem(tr("System ({language})", language=system), "system")
+        for code in LANGUAGES[1:]:
+            self.language.addItem(LANGUAGE_NAMES.get(code, code), code)
+        self.language.setCurrentIndex(max(0, self.language.findData(self._language_before)))
+        form.addRow(tr("Language"), self.language)
+        self.language_note = _note_label(tr("The new language shows when the studio starts "
+                                            "again; the show on air is not affected."))
+        form.addRow(self.language_note)
+        return tab
+
+    def language_setting(self) -> str:
+        """"system", "en" or "zh_CN": the window's language from the next start."""
+        return str(self.language.currentData() or "system")
+
     # -- outputs -----------------------------------------------------------------------------
     def _outputs_tab(self) -> QWidget:
         o = self._outputs
         tab = QWidget()
         form = QFormLayout(tab)
-        self.virtualcam = QCheckBox("Send the program to a virtual camera")
+        self.virtualcam = QCheckBox(tr("Send the program to a virtual camera"))
         self.virtualcam.setChecked(o.virtualcam)
         self.virtualcam_device = QLineEdit(o.virtualcam_device)
-        self.virtualcam_device.setPlaceholderText("empty: the first loopback device "
-                                                  "(e.g. /dev/video10)")
+        self.virtualcam_device.setPlaceholderText(tr("empty: the first loopback device "
+                                                     "(e.g. /dev/video10)"))
         form.addRow(self.virtualcam)
-        form.addRow("Camera device", self.virtualcam_device)
+        form.addRow(tr("Camera device"), self.virtualcam_device)
 
         self.targets_list = QListWidget()
         self.targets_list.setMinimumHeight(90)
@@ -191,9 +223,9 @@ class SettingsDialog(QDialog):
         self.target_edit.setPlaceholderText("udp://HOST:PORT, srt://HOST:PORT, "
                                             "rtmp://HOST/APP/KEY …")
         self.target_edit.returnPressed.connect(self.add_target)
-        add = QPushButton("Add")
+        add = QPushButton(tr("Add"))
         add.clicked.connect(self.add_target)
-        remove = QPushButton("Remove")
+        remove = QPushButton(tr("Remove"))
         remove.clicked.connect(self.remove_target)
         entry = QHBoxLayout()
         entry.addWidget(self.target_edit, 1)
@@ -204,9 +236,10 @@ class SettingsDialog(QDialog):
         targets.addWidget(self.targets_list)
         targets.addLayout(entry)
         targets.addWidget(self.targets_error)
-        targets.addWidget(_note_label("A stream key is stored in your settings file (readable "
-                                      "by you only) and shown hidden from then on."))
-        form.addRow("Stream targets", targets)
+        targets.addWidget(_note_label(tr("A stream key is stored in your settings file "
+                                         "(readable by you only) and shown hidden from then "
+                                         "on.")))
+        form.addRow(tr("Stream targets"), targets)
         self._show_targets()
 
         self.bitrate = QSpinBox()
@@ -214,11 +247,11 @@ class SettingsDialog(QDialog):
         self.bitrate.setSingleStep(500)
         self.bitrate.setSuffix(" kbps")
         self.bitrate.setValue(o.stream_bitrate_kbps)
-        form.addRow("Stream bitrate", self.bitrate)
+        form.addRow(tr("Stream bitrate"), self.bitrate)
 
         self.record_dir = QLineEdit(o.record_dir)
         self.record_dir.setPlaceholderText(str(Path.home()))
-        choose = QPushButton("Choose…")
+        choose = QPushButton(tr("Choose…"))
         choose.clicked.connect(self._choose_record_dir)
         folder = QHBoxLayout()
         folder.addWidget(self.record_dir, 1)
@@ -227,7 +260,7 @@ class SettingsDialog(QDialog):
         folder_box = QVBoxLayout()
         folder_box.addLayout(folder)
         folder_box.addWidget(self.record_error)
-        form.addRow("Record folder", folder_box)
+        form.addRow(tr("Record folder"), folder_box)
         return tab
 
     def _show_targets(self) -> None:
@@ -252,7 +285,8 @@ class SettingsDialog(QDialog):
             self.targets_error.show()
             return False
         if text in self._targets:
-            self.targets_error.setText(f"{redact(text)} is already in the list.")
+            self.targets_error.setText(tr("{target} is already in the list.",
+                                          target=redact(text)))
             self.targets_error.show()
             return False
         self._targets.append(text)
@@ -268,7 +302,7 @@ class SettingsDialog(QDialog):
             self._show_targets()
 
     def _choose_record_dir(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Record folder",
+        path = QFileDialog.getExistingDirectory(self, tr("Record folder"),
                                                 self.record_dir.text() or str(Path.home()))
         if path:
             self.record_dir.setText(path)
@@ -286,48 +320,50 @@ class SettingsDialog(QDialog):
         a = self._audio
         tab = QWidget()
         form = QFormLayout(tab)
-        self.audio_enabled = QCheckBox("Play the program audio on this machine")
+        self.audio_enabled = QCheckBox(tr("Play the program audio on this machine"))
         self.audio_enabled.setChecked(a.enabled)
         form.addRow(self.audio_enabled)
         self.audio_device = QComboBox()
-        self.audio_device.addItem("System default output", "")
+        self.audio_device.addItem(tr("System default output"), "")
         for device in devices:
-            label = f"{device.name}  ({device.host_api})" + ("  · default" if device.default
+            label = f"{device.name}  ({device.host_api})" + (tr("  · default") if device.default
                                                              else "")
             self.audio_device.addItem(label, device.name)
         if a.device and self.audio_device.findData(a.device) < 0:
-            self.audio_device.addItem(f"{a.device}  (not found now)", a.device)
+            self.audio_device.addItem(tr("{device}  (not found now)", device=a.device),
+                                      a.device)
         self.audio_device.setCurrentIndex(max(0, self.audio_device.findData(a.device)))
-        form.addRow("Device", self.audio_device)
+        form.addRow(tr("Device"), self.audio_device)
         if not devices:
-            form.addRow(_note_label("No sound device was found on this machine: the show "
-                                    "runs silent here; streams and recordings keep the sound. "
-                                    "Virtual cables and null sinks appear here once they "
-                                    "exist."))
+            form.addRow(_note_label(tr("No sound device was found on this machine: the show "
+                                       "runs silent here; streams and recordings keep the "
+                                       "sound. Virtual cables and null sinks appear here once "
+                                       "they exist.")))
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(*VOLUME_RANGE_PERCENT)
         self.volume.setValue(a.volume_percent)
         self.volume_label = QLabel()
         self.volume_label.setMinimumWidth(48)
-        self.muted = QCheckBox("Mute")
+        self.muted = QCheckBox(tr("Mute"))
         self.muted.setChecked(a.muted)
         volume = QHBoxLayout()
         volume.addWidget(self.volume, 1)
         volume.addWidget(self.volume_label)
         volume.addWidget(self.muted)
-        form.addRow("Volume", volume)
+        form.addRow(tr("Volume"), volume)
         self.volume.valueChanged.connect(lambda _v: self._volume_moved())
         self.muted.toggled.connect(lambda _m: self._volume_moved())
         self._volume_moved(emit=False)
-        self.test_tone = QPushButton("Test tone")
-        self.test_tone.setToolTip("A 1 kHz tone for one second on the sound device only")
+        self.test_tone = QPushButton(tr("Test tone"))
+        self.test_tone.setToolTip(tr("A 1 kHz tone for one second on the sound device only"))
         self.test_tone.clicked.connect(lambda: self.test_tone_requested.emit())
         if not devices:
             self.test_tone.setEnabled(False)
-            self.test_tone.setToolTip("No sound device to play it on")
+            self.test_tone.setToolTip(tr("No sound device to play it on"))
         form.addRow("", self.test_tone)
-        form.addRow(_note_label("Volume and mute act on this machine's device only; streams, "
-                                "recordings and the virtual camera keep the program level."))
+        form.addRow(_note_label(tr("Volume and mute act on this machine's device only; "
+                                   "streams, recordings and the virtual camera keep the "
+                                   "program level.")))
         return tab
 
     def _volume_moved(self, emit: bool = True) -> None:
@@ -346,7 +382,7 @@ class SettingsDialog(QDialog):
         b = self._obs
         tab = QWidget()
         form = QFormLayout(tab)
-        self.obs_enabled = QCheckBox("Control OBS Studio when a show goes on air")
+        self.obs_enabled = QCheckBox(tr("Control OBS Studio when a show goes on air"))
         self.obs_enabled.setChecked(b.enabled)
         form.addRow(self.obs_enabled)
         self.obs_url = QLineEdit(b.url)
@@ -355,16 +391,16 @@ class SettingsDialog(QDialog):
         url = QVBoxLayout()
         url.addWidget(self.obs_url)
         url.addWidget(self.obs_error)
-        form.addRow("Address", url)
+        form.addRow(tr("Address"), url)
         self.obs_password = QLineEdit(b.password)
         self.obs_password.setEchoMode(QLineEdit.EchoMode.Password)
         self.obs_password.setPlaceholderText("OBS ▸ Tools ▸ WebSocket Server Settings")
-        form.addRow("Password", self.obs_password)
+        form.addRow(tr("Password"), self.obs_password)
         if os.environ.get(OBS_PASSWORD_ENV):
-            form.addRow(_note_label(f"{OBS_PASSWORD_ENV} is set: it is used instead of the "
-                                    "password above."))
-        form.addRow(_note_label("The password is stored in your settings file, readable by "
-                                "you only; it never appears in logs or messages."))
+            form.addRow(_note_label(tr("{variable} is set: it is used instead of the "
+                                       "password above.", variable=OBS_PASSWORD_ENV)))
+        form.addRow(_note_label(tr("The password is stored in your settings file, readable "
+                                   "by you only; it never appears in logs or messages.")))
         return tab
 
     def obs_settings(self) -> ObsSettings:
@@ -386,7 +422,8 @@ class SettingsDialog(QDialog):
         outputs_ok = self.add_target()  # what is typed but not yet added counts
         folder = self.record_dir.text().strip()
         if folder and not Path(folder).expanduser().is_dir():
-            self.record_error.setText(f"{folder} is not a folder; create it or choose another.")
+            self.record_error.setText(tr("{folder} is not a folder; create it or choose "
+                                         "another.", folder=folder))
             self.record_error.show()
             outputs_ok = False
         else:
@@ -445,11 +482,12 @@ class SettingsDialog(QDialog):
             return True
         lines = []
         for ids in conflicts.values():
-            titles = ", ".join(i.removeprefix("menu:") + " (menu)" if i.startswith("menu:")
-                               else action_by_id(i).title for i in ids)
+            titles = ", ".join(tr("{title} (menu)", title=tr(i.removeprefix("menu:")))
+                               if i.startswith("menu:")
+                               else action_title(action_by_id(i)) for i in ids)
             shown = keys.get(ids[0]) or reserved.get(ids[0], "")
-            lines.append(f"{shown}: used by {titles}")
-        self.error.setText("Each key can do only one thing:\n" + "\n".join(lines))
+            lines.append(tr("{key}: used by {titles}", key=shown, titles=titles))
+        self.error.setText(tr("Each key can do only one thing:") + "\n" + "\n".join(lines))
         self.error.show()
         return False
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from studio.engine.events import Problem, Status
 from studio.ui import theme
+from studio.ui.i18n import problem_text, tr
 from studio.ui.teleprompter import format_clock
 
 
@@ -30,8 +31,8 @@ def _pill(text: str, color: str, filled: bool = True) -> str:
 
 def mode_pill(mode: str) -> str:
     """AI HOST / HUMAN / PUPPET in the mode's colour."""
-    return _pill(theme.MODE_PILLS.get(mode, mode.upper()), theme.PILL_COLORS.get(mode,
-                                                                             theme.MUTED))
+    text = tr(theme.MODE_PILLS[mode]) if mode in theme.MODE_PILLS else mode.upper()
+    return _pill(text, theme.PILL_COLORS.get(mode, theme.MUTED))
 
 
 class StatusPanel:
@@ -40,12 +41,13 @@ class StatusPanel:
     def __init__(self, bar: QStatusBar) -> None:
         self.bar = bar
         self.fields: dict[str, QLabel] = {}
-        spec = [("air", "On air / paused"), ("who", "Who is on air"), ("rec", "Recording"),
-                ("fps", "Delivered vs target frame rate"), ("dropped", "Dropped frames"),
-                ("audio", "Audio buffer (underruns)"), ("synth", "Sentences waiting for the "
-                                                                 "voice"),
-                ("ep", "Voice execution provider"), ("elapsed", "Elapsed show time"),
-                ("obs", "OBS Studio: connection, its stream and recording, the current scene")]
+        spec = [("air", tr("On air / paused")), ("who", tr("Who is on air")),
+                ("rec", tr("Recording")), ("fps", tr("Delivered vs target frame rate")),
+                ("dropped", tr("Dropped frames")), ("audio", tr("Audio buffer (underruns)")),
+                ("synth", tr("Sentences waiting for the voice")),
+                ("ep", tr("Voice execution provider")), ("elapsed", tr("Elapsed show time")),
+                ("obs", tr("OBS Studio: connection, its stream and recording, the current "
+                           "scene"))]
         for key, tip in spec:
             label = QLabel()
             label.setToolTip(tip)
@@ -62,7 +64,7 @@ class StatusPanel:
 
     def clear(self) -> None:
         self.last = None
-        self.fields["air"].setText(_pill("OFF AIR", "#4a4f5c"))
+        self.fields["air"].setText(_pill(tr("OFF AIR"), "#4a4f5c"))
         for key in ("who", "rec", "fps", "dropped", "audio", "synth", "ep", "elapsed"):
             self.fields[key].setText("")
 
@@ -71,21 +73,22 @@ class StatusPanel:
         f = self.fields
         # The program is live whenever the engine reports, whoever is on air.
         if s.paused:
-            f["air"].setText(_pill("PAUSED", theme.AMBER))
+            f["air"].setText(_pill(tr("PAUSED"), theme.AMBER))
         else:
-            f["air"].setText(_pill("ON AIR", theme.RED))
+            f["air"].setText(_pill(tr("ON AIR"), theme.RED))
         f["who"].setText(mode_pill(s.mode))
-        f["rec"].setText(_pill("● REC", theme.RED, filled=False) if s.recording else "")
+        f["rec"].setText(_pill(tr("● REC"), theme.RED, filled=False) if s.recording else "")
         slow = s.fps_target > 0 and s.fps_delivered < s.fps_target * 0.95
         fps = f"{s.fps_delivered:.1f} / {s.fps_target:.0f} fps"
         f["fps"].setText(_pill(fps, theme.AMBER, filled=False) if slow else fps)
-        dropped = f"dropped {s.frames_dropped}"
+        dropped = tr("dropped {count}", count=s.frames_dropped)
         f["dropped"].setText(_pill(dropped, theme.AMBER, False) if s.frames_dropped else dropped)
-        audio = f"audio {s.audio_buffer_ms:.0f} ms · {s.audio_underruns} underruns"
+        audio = tr("audio {buffer_ms} ms · {underruns} underruns",
+                   buffer_ms=f"{s.audio_buffer_ms:.0f}", underruns=s.audio_underruns)
         f["audio"].setText(_pill(audio, theme.RED, False) if s.audio_underruns else audio)
-        f["synth"].setText(f"voice queue {s.synthesis_queue}")
+        f["synth"].setText(tr("voice queue {count}", count=s.synthesis_queue))
         f["ep"].setText(s.execution_provider)
-        f["elapsed"].setText(f"elapsed {format_clock(s.elapsed_s)}")
+        f["elapsed"].setText(tr("elapsed {clock}", clock=format_clock(s.elapsed_s)))
 
 
 class ProblemBanner(QFrame):
@@ -100,7 +103,7 @@ class ProblemBanner(QFrame):
         self.fix.setWordWrap(True)
         self.fix.setTextFormat(Qt.TextFormat.PlainText)
         self.count = QLabel()
-        close = QPushButton("Dismiss")
+        close = QPushButton(tr("Dismiss"))
         close.clicked.connect(self.dismiss)
         text = QVBoxLayout()
         text.setSpacing(2)
@@ -124,14 +127,17 @@ class ProblemBanner(QFrame):
             f" border: 1px solid {color}; border-radius: 6px; }}"
             "QLabel { background: transparent; }")
         stamp = time.strftime("%H:%M:%S")
-        self.message.setText(f"{stamp}  {problem.message}")
+        message, fix = problem_text(problem)
+        self.message.setText(f"{stamp}  {message}")
         self.message.setStyleSheet("color: white; font-weight: 700; background: transparent;")
-        self.fix.setText(problem.fix)
-        self.fix.setVisible(bool(problem.fix))
+        self.fix.setText(fix)
+        self.fix.setVisible(bool(fix))
         self.fix.setStyleSheet(f"color: {theme.TEXT}; background: transparent;")
-        self.count.setText(f"+{self._unseen - 1} more" if self._unseen > 1 else "")
+        self.count.setText(tr("+{count} more", count=self._unseen - 1)
+                           if self._unseen > 1 else "")
         self.count.setToolTip("\n".join(f"{time.strftime('%H:%M:%S', time.localtime(t))} "
-                                        f"{p.message}" for t, p in list(self.history)[-15:]))
+                                        f"{problem_text(p)[0]}"
+                                        for t, p in list(self.history)[-15:]))
         self.show()
 
     def dismiss(self) -> None:

@@ -28,9 +28,16 @@ from studio.inputs import InputHealth, InputKind, InputState
 from studio.program.switcher import DEFAULT_CROSSFADE_S, MAX_CROSSFADE_S, Mode
 from studio.show.loader import IMAGE_SUFFIXES
 from studio.ui import theme
+from studio.ui.i18n import N_, tr
 
-MODE_TITLES = {"ai": "AI ON AIR", "human": "HUMAN ON AIR", "puppet": "PUPPET ON AIR"}
-MODE_BUTTONS = {"ai": "AI", "human": "Human", "puppet": "Puppet"}  # mode -> button title
+MODE_TITLES = {"ai": N_("AI ON AIR"), "human": N_("HUMAN ON AIR"),
+               "puppet": N_("PUPPET ON AIR")}  # English keys: tr() where shown
+MODE_BUTTONS = {"ai": N_("AI"), "human": N_("Human"), "puppet": N_("Puppet")}  # button titles
+# Mode.label (engine English), translated where shown.
+MODE_LABELS = (N_("AI host"), N_("Human on camera"), N_("Human puppeteering the avatar"))
+# InputState values as the operator reads them.
+STATE_NAMES = {"off": N_("off"), "starting": N_("starting"), "live": N_("live"),
+               "lost": N_("lost"), "down": N_("down")}
 STATE_COLORS = {InputState.LIVE: theme.GREEN, InputState.STARTING: theme.AMBER,
                 InputState.LOST: theme.AMBER, InputState.DOWN: theme.RED,
                 InputState.OFF: theme.MUTED}
@@ -81,28 +88,29 @@ def format_samples(samples: int, rate_hz: int) -> str:
 def mode_name(mode: str) -> str:
     """ "ai" -> "AI host", as the log and tooltips say it."""
     try:
-        return Mode(mode).label
+        return tr(Mode(mode).label)
     except ValueError:
         return mode
 
 
 def describe_input(health: InputHealth | None, kind: InputKind) -> tuple[str, str]:
     """One line for a camera or microphone (text, colour): what it is and how it is."""
-    what = "Camera" if kind == InputKind.CAMERA else "Mic"
+    what = tr("Camera") if kind == InputKind.CAMERA else tr("Mic")
     if health is None:
-        return f"{what}: none (Settings ▸ Inputs)", theme.MUTED
+        return tr("{what}: none (Settings ▸ Inputs)", what=what), theme.MUTED
     state = InputState(health.state)
     name = health.name.removeprefix(f"{InputKind(kind).value}: ")  # "camera: x" -> "x"
-    parts = [f"{what}: {name} · {state.value}"]
+    parts = [f"{what}: {name} · {tr(STATE_NAMES.get(state.value, state.value))}"]
     color = STATE_COLORS.get(state, theme.MUTED)
     if state == InputState.LIVE:
         if kind == InputKind.CAMERA and health.width_px:
             parts.append(f"{health.width_px}x{health.height_px} {health.fps:.0f} fps")
         if kind == InputKind.MIC:
             level = health.peak_dbfs
-            parts.append("silent" if health.silent or not level > -60 else f"{level:.0f} dBFS")
+            parts.append(tr("silent") if health.silent or not level > -60
+                         else f"{level:.0f} dBFS")
             if health.clipping:
-                parts.append("CLIPPING")
+                parts.append(tr("CLIPPING"))
                 color = theme.RED
             elif health.silent:
                 color = theme.AMBER
@@ -139,9 +147,9 @@ class TakeoverPanel(QWidget):
         modes = QHBoxLayout()
         modes.setSpacing(6)
         for mode, title in MODE_BUTTONS.items():
-            b = QPushButton(title)
+            b = QPushButton(tr(title))
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            b.setMinimumHeight(40)
+            b.setMinimumHeight(46)  # two lines (title, key), CJK fonts included
             b.setToolTip(mode_name(mode))
             b.clicked.connect(lambda _=False, m=mode: self.mode_requested.emit(m))
             self.mode_buttons[mode] = b
@@ -153,16 +161,16 @@ class TakeoverPanel(QWidget):
         self.crossfade.setDecimals(2)
         self.crossfade.setSuffix(" s")
         self.crossfade.setValue(DEFAULT_CROSSFADE_S)
-        self.crossfade.setToolTip("How long a switch between modes crossfades the picture "
-                                  "(0: a hard cut)")
+        self.crossfade.setToolTip(tr("How long a switch between modes crossfades the picture "
+                                     "(0: a hard cut)"))
         self.crossfade.valueChanged.connect(lambda v: self.crossfade_changed.emit(float(v)))
-        self.calibrate = QPushButton("Calibrate face")
+        self.calibrate = QPushButton(tr("Calibrate face"))
         self.calibrate.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.calibrate.setToolTip("Look at the camera with a neutral face and press: that "
-                                  "becomes the avatar's rest pose (puppet mode)")
+        self.calibrate.setToolTip(tr("Look at the camera with a neutral face and press: that "
+                                     "becomes the avatar's rest pose (puppet mode)"))
         self.calibrate.clicked.connect(lambda: self.calibrate_requested.emit())
         fade_row = QHBoxLayout()
-        fade_label = QLabel("Crossfade")
+        fade_label = QLabel(tr("Crossfade"))
         fade_label.setObjectName("muted")
         fade_row.addWidget(fade_label)
         fade_row.addWidget(self.crossfade)
@@ -187,11 +195,11 @@ class TakeoverPanel(QWidget):
         self.thumb.setStyleSheet(f"border: 1px solid {theme.BORDER}; background: #000;"
                                  f"color: {theme.MUTED}; font-size: 10px;")
         self.standby_path: Path | None = None
-        pick = QPushButton("Standby picture…")
-        pick.setToolTip("The picture shown while the human is on air without a camera")
+        pick = QPushButton(tr("Standby picture…"))
+        pick.setToolTip(tr("The picture shown while the human is on air without a camera"))
         pick.clicked.connect(self._pick)
-        builtin = QPushButton("Built-in card")
-        builtin.setToolTip("Use the built-in standby card")
+        builtin = QPushButton(tr("Built-in card"))
+        builtin.setToolTip(tr("Use the built-in standby card"))
         builtin.clicked.connect(lambda: self.standby_image_requested.emit(None))
         standby = QHBoxLayout()
         standby.addWidget(self.thumb)
@@ -200,7 +208,7 @@ class TakeoverPanel(QWidget):
         buttons.addWidget(builtin)
         standby.addLayout(buttons, 1)
 
-        caption = QLabel("TAKEOVER LOG")
+        caption = QLabel(tr("TAKEOVER LOG"))
         caption.setObjectName("sectionTitle")
         self.log = QListWidget()
         self.log.setAlternatingRowColors(True)
@@ -254,7 +262,7 @@ class TakeoverPanel(QWidget):
         else:
             self.mode = "ai"
             self.set_inputs(None)
-            self.button.setText("NO SHOW ON AIR\nopen a show to go live")
+            self.button.setText(tr("NO SHOW ON AIR\nopen a show to go live"))
             self.button.setStyleSheet(_OFF_STYLE)
             for mode, b in self.mode_buttons.items():
                 b.setStyleSheet(_mode_style(mode, False))
@@ -268,18 +276,20 @@ class TakeoverPanel(QWidget):
         self.mode = mode if mode in theme.MODE_COLORS else "ai"
         if not self.live:
             return
-        target = "AI" if self.human else mode_name(self.takeover_mode).lower()
-        action = "hand back to AI" if self.human else f"take over ({target})"
-        hint = f"{self.key}: {action}" if self.key else f"click: {action}"
-        self.button.setText(f"{MODE_TITLES[self.mode]}\n{hint}")
+        target = mode_name(self.takeover_mode)
+        target = target.lower() if target.isascii() else target
+        action = tr("hand back to AI") if self.human else tr("take over ({target})",
+                                                             target=target)
+        hint = f"{self.key}: {action}" if self.key else tr("click: {action}", action=action)
+        self.button.setText(f"{tr(MODE_TITLES[self.mode])}\n{hint}")
         self.button.setStyleSheet(_big_style(self.mode))
-        self.button.setAccessibleName(f"Takeover: {mode_name(self.mode)} on air")
+        self.button.setAccessibleName(tr("Takeover: {mode} on air", mode=mode_name(self.mode)))
         for m, b in self.mode_buttons.items():
             key = self.mode_keys.get(m, "")
-            title = MODE_BUTTONS[m]
+            title = tr(MODE_BUTTONS[m])
             b.setText(f"{title}\n{key}" if key else title)
             b.setStyleSheet(_mode_style(m, m == self.mode))
-            b.setAccessibleName(f"{mode_name(m)}" + (" (on air)" if m == self.mode else ""))
+            b.setAccessibleName(f"{mode_name(m)}" + (tr(" (on air)") if m == self.mode else ""))
         self.calibrate.setEnabled(self.live)
 
     def on_mode_changed(self, event: ModeChanged) -> None:
@@ -290,11 +300,13 @@ class TakeoverPanel(QWidget):
     def add_log(self, event: ModeChanged, rate_hz: int) -> None:
         """Newest first: wall time, from → to, the show time, and where the AI resumes."""
         wall = time.strftime("%H:%M:%S", time.localtime(event.wall_time_s))
-        fade = f", {event.crossfade_s:.2g} s fade" if event.crossfade_s > 0 else ", cut"
+        fade = tr(", {seconds} s fade", seconds=f"{event.crossfade_s:.2g}") \
+            if event.crossfade_s > 0 else tr(", cut")
         line = (f"{wall}  {mode_name(event.previous)} → {mode_name(event.mode)}  "
-                f"(show {format_samples(event.at_samples, rate_hz)}{fade})")
+                + tr("(show {clock}{fade})", clock=format_samples(event.at_samples, rate_hz),
+                     fade=fade))
         if event.resume is not None:
-            verb = "AI resumes at" if event.mode != "ai" else "AI resumed at"
+            verb = tr("AI resumes at") if event.mode != "ai" else tr("AI resumed at")
             line += f"\n    {verb}: “{event.resume.text}”"
         self.log.insertItem(0, line)
         item = self.log.item(0)
@@ -320,22 +332,22 @@ class TakeoverPanel(QWidget):
     @staticmethod
     def face_text(event: InputsChanged | None) -> tuple[str, str]:
         if event is None:
-            return "Face: not tracking", theme.MUTED
+            return tr("Face: not tracking"), theme.MUTED
         parts: list[str] = []
         if event.face_found is None:
-            parts.append("Face: not tracking")
+            parts.append(tr("Face: not tracking"))
             color = theme.MUTED
         elif event.face_found:
-            parts.append("Face: face tracked")
+            parts.append(tr("Face: face tracked"))
             color = theme.GREEN
         else:
-            parts.append("Face: no face")
+            parts.append(tr("Face: no face"))
             color = theme.AMBER
         if event.face_found is not None and math.isfinite(event.tracking_ms) \
                 and event.tracking_ms > 0:
             parts.append(f"{event.tracking_ms:.0f} ms")
         if event.a2f_provider:
-            parts.append(f"voice→mouth on {event.a2f_provider}")
+            parts.append(tr("voice→mouth on {provider}", provider=event.a2f_provider))
         return " · ".join(parts), color
 
     def set_standby(self, path: Path | None) -> None:
@@ -344,11 +356,11 @@ class TakeoverPanel(QWidget):
             self.thumb.width(), self.thumb.height())
         if pixmap.isNull():
             self.thumb.setPixmap(QPixmap())
-            self.thumb.setText("built-in" if path is None else "unreadable")
-            self.thumb.setToolTip("Built-in standby card" if path is None else str(path))
+            self.thumb.setText(tr("built-in") if path is None else tr("unreadable"))
+            self.thumb.setToolTip(tr("Built-in standby card") if path is None else str(path))
         elif path is None:
             self.thumb.setPixmap(pixmap)
-            self.thumb.setToolTip("Built-in standby card")
+            self.thumb.setToolTip(tr("Built-in standby card"))
         else:
             self.thumb.setPixmap(pixmap.scaled(self.thumb.size(),
                                                Qt.AspectRatioMode.KeepAspectRatio,
@@ -358,7 +370,7 @@ class TakeoverPanel(QWidget):
     def _pick(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
         start = str(self.standby_path.parent) if self.standby_path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Standby picture", start,
-                                              f"Images ({patterns})")
+        path, _ = QFileDialog.getOpenFileName(self, tr("Standby picture"), start,
+                                              tr("Images ({patterns})", patterns=patterns))
         if path:
             self.standby_image_requested.emit(Path(path))

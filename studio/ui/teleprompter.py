@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from studio.engine.events import ResumePoint, ScriptShown, SentenceStarted, Status, WordTiming
 from studio.ui import theme
+from studio.ui.i18n import N_, tr
 
 EYE_LINE = 1 / 3  # the current line is held this far down the view
 MARGIN_PX = 28
@@ -56,10 +57,11 @@ PAST_INSERTED = QColor("#4a5f86")
 WORD_BG = QColor(theme.AMBER)
 WORD_FG = QColor("#111111")
 RESUME = QColor(theme.AMBER)
-RESUME_LABEL = "▶ AI RESUMES HERE"
+RESUME_LABEL = N_("▶ AI RESUMES HERE")
 
 _SPACE = re.compile(r"\s+")
-_KIND_LABELS = {"interjection": "INTERJECTION", "intro": "INTRO", "outro": "OUTRO"}
+_KIND_LABELS = {"interjection": N_("INTERJECTION"), "intro": N_("INTRO"),
+                "outro": N_("OUTRO")}  # tr() where drawn
 
 
 def _norm(text: str) -> str:
@@ -445,7 +447,7 @@ class TeleprompterView(QWidget):
             painter.setPen(QColor(theme.MUTED))
             painter.setFont(self.font())
             painter.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter,
-                             "The script appears here when the show is on air.")
+                             tr("The script appears here when the show is on air."))
             painter.end()
             return
         label_font = QFont(self.font())
@@ -472,7 +474,7 @@ class TeleprompterView(QWidget):
                 painter.setPen(RESUME)
                 kind = _KIND_LABELS.get(row.kind)
                 painter.drawText(QPointF(MARGIN_PX, y - self._font_size * 0.18),
-                                 RESUME_LABEL + (f" · {kind}" if kind else ""))
+                                 tr(RESUME_LABEL) + (f" · {tr(kind)}" if kind else ""))
             if resume or self.manual or current:
                 color = CURRENT
             elif index < self._current_row:
@@ -483,7 +485,7 @@ class TeleprompterView(QWidget):
                 painter.setFont(label_font)
                 painter.setPen(QColor(theme.ACCENT))
                 painter.drawText(QPointF(MARGIN_PX, y - self._font_size * 0.18),
-                                 _KIND_LABELS[row.kind])
+                                 tr(_KIND_LABELS[row.kind]))
             if current and not self.manual:
                 painter.fillRect(QRectF(MARGIN_PX - 14, y + 2, 4, row.height - 4),
                                  QColor(theme.RED))
@@ -563,8 +565,8 @@ class TeleprompterPanel(QWidget):
         self.title_label.setStyleSheet("font-size: 16px; font-weight: 700; background: none;")
         self.product_left = QLabel("--:--")
         self.show_left = QLabel("--:--")
-        for label, tip in ((self.product_left, "Time left for this product"),
-                           (self.show_left, "Time left for the whole show")):
+        for label, tip in ((self.product_left, tr("Time left for this product")),
+                           (self.show_left, tr("Time left for the whole show"))):
             label.setToolTip(tip)
             label.setStyleSheet("font-size: 20px; font-weight: 700; background: none;"
                                 "font-family: 'DejaVu Sans Mono', monospace;")
@@ -578,43 +580,43 @@ class TeleprompterPanel(QWidget):
         header.setContentsMargins(10, 6, 10, 6)
         header.addWidget(self.title_label, 1)
         header.addSpacing(10)
-        header.addWidget(caption("PRODUCT"))
+        header.addWidget(caption(tr("PRODUCT")))
         header.addSpacing(4)
         header.addWidget(self.product_left)
         header.addSpacing(16)
-        header.addWidget(caption("SHOW"))
+        header.addWidget(caption(tr("SHOW")))
         header.addSpacing(4)
         header.addWidget(self.show_left)
 
         self.font_size = QSpinBox()
         self.font_size.setRange(12, 96)
         self.font_size.setSuffix(" pt")
-        self.font_size.setToolTip("Teleprompter text size")
+        self.font_size.setToolTip(tr("Teleprompter text size"))
         self.font_size.setValue(self.view.font_size)
         self.font_size.valueChanged.connect(self.view.set_font_size)
-        self.mirror = QCheckBox("Mirror")
-        self.mirror.setToolTip("Flip horizontally for a beam-splitter (glass) prompter")
+        self.mirror = QCheckBox(tr("Mirror"))
+        self.mirror.setToolTip(tr("Flip horizontally for a beam-splitter (glass) prompter"))
         self.mirror.toggled.connect(self.view.set_mirror)
-        self.manual = QCheckBox("Manual scroll")
-        self.manual.setToolTip("Scroll at a steady speed for a human reader instead of "
-                               "following the host's voice")
+        self.manual = QCheckBox(tr("Manual scroll"))
+        self.manual.setToolTip(tr("Scroll at a steady speed for a human reader instead of "
+                                  "following the host's voice"))
         self.speed = QSpinBox()
         self.speed.setRange(0, 400)
         self.speed.setSingleStep(5)
         self.speed.setSuffix(" px/s")
-        self.speed.setToolTip("Manual scroll speed (0 stops)")
+        self.speed.setToolTip(tr("Manual scroll speed (0 stops)"))
         self.speed.setValue(self.view.scroll_speed_px_s)
         self.speed.valueChanged.connect(self.view.set_scroll_speed)
         self.rewind = QToolButton()
-        self.rewind.setText("Top")
-        self.rewind.setToolTip("Back to the top")
+        self.rewind.setText(tr("Top"))
+        self.rewind.setToolTip(tr("Back to the top"))
         self.rewind.clicked.connect(self.view.rewind)
         self.manual.toggled.connect(self._manual_toggled)
         self._manual_toggled(False)
 
         controls = QHBoxLayout()
         controls.setContentsMargins(10, 4, 10, 6)
-        controls.addWidget(caption("Size"))
+        controls.addWidget(caption(tr("Size")))
         controls.addWidget(self.font_size)
         controls.addSpacing(8)
         controls.addWidget(self.mirror)

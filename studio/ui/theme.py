@@ -10,6 +10,8 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
+from studio.ui.i18n import N_
+
 BG = "#17181d"
 PANEL = "#1f2128"
 RAISED = "#2a2d36"
@@ -26,7 +28,7 @@ VIOLET = "#8b5cf6"  # puppet: a human drives the avatar (neither the AI nor the 
 
 MODE_COLORS = {"ai": RED, "human": GREEN, "puppet": VIOLET}
 MODE_BORDERS = {"ai": "#ff6b75", "human": "#5fe08f", "puppet": "#b79bff"}
-MODE_PILLS = {"ai": "AI HOST", "human": "HUMAN", "puppet": "PUPPET"}
+MODE_PILLS = {"ai": N_("AI HOST"), "human": N_("HUMAN"), "puppet": N_("PUPPET")}  # tr() shown
 PILL_COLORS = {"ai": ACCENT, "human": GREEN, "puppet": VIOLET}  # red stays "live"
 
 STATUS_COLORS = {"on air": RED, "next": AMBER, "done": "#5c6170", "queued": TEXT,
