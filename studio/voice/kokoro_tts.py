@@ -233,6 +233,27 @@ def _espeak_symbols(text: str) -> list[str]:
     return symbols
 
 
+def _latin_symbols(text: str) -> list[str]:
+    """English inside Mandarin: words as espeak reads them, a lone letter by its name (the
+    normaliser spells model numbers "A B"; espeak would read that "A" as the article)."""
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            out.extend(([" "] if out else []) + _espeak_symbols(" ".join(run)))
+            run.clear()
+
+    for word in text.split():
+        if len(word) == 1 and word.isalpha():
+            flush()
+            out.extend(([" "] if out else []) + _espeak_symbols(word))
+        else:
+            run.append(word)
+    flush()
+    return out
+
+
 def _zh_symbols(text: str) -> list[str]:
     """Mandarin as Kokoro v1.0 was trained (misaki's pinyin → IPA with tone arrows), jieba
     words apart by spaces; Latin runs (brand names) go to the English phonemiser."""
@@ -253,7 +274,7 @@ def _zh_symbols(text: str) -> list[str]:
         elif re.search("[A-Za-z]", other):
             lead = other[: len(other) - len(other.lstrip())]
             out += [" "] if lead or out else []
-            out += _espeak_symbols(other.strip())
+            out += _latin_symbols(other.strip())
             out += [" "] if other != other.rstrip() else []
         else:
             out += list(other)
@@ -431,8 +452,10 @@ class KokoroTTS:
 
     # --- synthesis --------------------------------------------------------------------------
 
-    def _run(self, toks: list[tuple[str, list[str]]]) -> tuple[FloatAudio, list[PhonemeSpan]]:
-        """One model call: 48 kHz audio and its exact spans ('^' lead-in, '$' tail)."""
+    def _run(self, toks: list[tuple[str, list[str]]]
+             ) -> tuple[FloatAudio, list[PhonemeSpan], list[tuple[int, int]]]:
+        """One model call: 48 kHz audio, its exact spans ('^' lead-in, '$' tail) and each
+        token's [start, end) samples."""
         ids = [self._vocab[t] for t, _ in toks]
         style = self._style[min(len(ids), STYLE_ROWS) - 1].reshape(1, STYLE_WIDTH)
         with self._lock:
@@ -448,31 +471,86 @@ class KokoroTTS:
         durs = [int(d) * SAMPLES_PER_FRAME * scale for d in np.asarray(frames).reshape(-1)]
         n = audio48.shape[0]
         spans = [PhonemeSpan("^", 0, min(n, durs[0]))]
+        bounds: list[tuple[int, int]] = []
         cursor = spans[0].end_samples
         for (_, symbols), d in zip(toks, durs[1:-1], strict=True):
             for k, sym in enumerate(symbols):
                 a = min(n, cursor + d * k // len(symbols))
                 b = min(n, cursor + d * (k + 1) // len(symbols))
                 spans.append(PhonemeSpan(sym, a, b))
+            bounds.append((cursor, min(n, cursor + d)))
             cursor = min(n, cursor + d)
         spans.append(PhonemeSpan("$", cursor, n))
-        return audio48, spans
+        return audio48, spans, bounds
+
+    def _plan(self, clause: str) -> tuple[str, list[tuple[str, list[str]]],
+                                          list[tuple[str, int, int]] | None]:
+        """(spoken text, tokens, written words as (text, first token, end token) when known)."""
+        table_applied = apply_table(clause, self._pronunciations)
+        if self.language == "zh" and "[[" not in table_applied:
+            planned = self._plan_zh(table_applied)
+            if planned is not None:
+                return planned
+        spoken = _normalise(table_applied, self.language)
+        return spoken, self.tokens(self.symbols(spoken)), None
+
+    def _plan_zh(self, text: str) -> tuple[str, list[tuple[str, list[str]]],
+                                           list[tuple[str, int, int]]] | None:
+        """Mandarin word by written word (studio.voice.text_zh's segmentation, whose spoken
+        forms add up to the sentence's), so each word's span is exactly its tokens' frames."""
+        try:
+            from studio.voice.text_zh import normalize_zh, segment_words_zh
+        except ImportError:
+            return None
+        from misaki.zh import ZHG2P
+
+        toks: list[tuple[str, list[str]]] = []
+        words: list[tuple[str, int, int]] = []
+        said: list[str] = []
+        pos = 0
+
+        def gap(piece: str) -> None:
+            for ch in ZHG2P.map_punctuation(piece).strip():
+                if ch in self._vocab and ch != " " and toks and toks[-1][0] != ch:
+                    toks.append((ch, [ch]))
+
+        for word in segment_words_zh(text):
+            at = text.find(word, pos)
+            if at < 0:
+                return None
+            gap(text[pos:at])
+            pos = at + len(word)
+            spoken = normalize_zh(word)
+            word_toks = self.tokens(_zh_symbols(spoken))
+            if not word_toks:
+                continue
+            if toks:
+                toks.append((" ", [" "]))
+            words.append((word, len(toks), len(toks) + len(word_toks)))
+            toks += word_toks
+            said.append(spoken)
+        gap(text[pos:])
+        return "".join(said), toks, words
 
     def _clause(self, clause: str) -> SpeechClip:
-        spoken = _normalise(apply_table(clause, self._pronunciations), self.language)
-        toks = self.tokens(self.symbols(spoken))
+        spoken, toks, word_tokens = self._plan(clause)
         if not toks:
             return SpeechClip(clause, spoken, np.zeros(0, np.float32), ENGINE_SAMPLE_RATE_HZ,
                               (), ())
         pieces: list[FloatAudio] = []
         spans: list[PhonemeSpan] = []
+        bounds: list[tuple[int, int]] = []
         offset = 0
-        for chunk in _token_chunks(toks):
-            audio, chunk_spans = self._run(chunk)
+        for first, end in _token_chunks(toks):
+            audio, chunk_spans, chunk_bounds = self._run(toks[first:end])
             pieces.append(audio)
             spans += [s.shifted(offset) for s in chunk_spans]
+            bounds += [(a + offset, b + offset) for a, b in chunk_bounds]
             offset += audio.shape[0]
-        words = self._words(clause, spans)
+        if word_tokens is not None:
+            words = [WordSpan(text, bounds[a][0], bounds[b - 1][1]) for text, a, b in word_tokens]
+        else:
+            words = self._words(clause, spans)
         return SpeechClip(clause, spoken, np.concatenate(pieces), ENGINE_SAMPLE_RATE_HZ,
                           tuple(spans), tuple(words))
 
@@ -497,17 +575,17 @@ class KokoroTTS:
         return concat_clips(sentence, clips)
 
 
-def _token_chunks(toks: list[tuple[str, list[str]]]) -> Iterator[list[tuple[str, list[str]]]]:
-    """At most MAX_TOKENS per model call, cut at a word gap when one is near."""
-    while len(toks) > MAX_TOKENS:
-        cut = max((i for i, (t, _) in enumerate(toks[:MAX_TOKENS]) if t == " "),
-                  default=MAX_TOKENS)
-        yield toks[:cut]
-        toks = toks[cut:]
-        while toks and toks[0][0] == " ":
-            toks = toks[1:]
-    if toks:
-        yield toks
+def _token_chunks(toks: list[tuple[str, list[str]]]) -> Iterator[tuple[int, int]]:
+    """[first, end) token ranges of at most MAX_TOKENS per model call, cut after a word gap
+    when there is one (token indices are kept: word spans refer to them)."""
+    first = 0
+    while len(toks) - first > MAX_TOKENS:
+        window = range(first + 1, first + MAX_TOKENS)
+        cut = max((i + 1 for i in window if toks[i][0] == " "), default=first + MAX_TOKENS)
+        yield first, cut
+        first = cut
+    if first < len(toks):
+        yield first, len(toks)
 
 
 def _written_words_zh(text: str) -> list[str]:
