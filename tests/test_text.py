@@ -454,3 +454,103 @@ def test_short_sentence_with_commas_not_split() -> None:
 )
 def test_speech_words(text: str, expected: list[str]) -> None:
     assert speech_words(text) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Units as a host says them
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1.5 HP", "one point five horsepower"),
+        ("a 2 hp motor", "a two horsepower motor"),
+        ("3 kW", "three kilowatts"),
+        ("5000 mAh", "five thousand milliamp hours"),
+        ("512 GB", "five hundred twelve gigabytes"),
+        ("2 TB", "two terabytes"),
+        ("64 MB", "sixty-four megabytes"),
+        ("65 W", "sixty-five watts"),
+        ("a 65 W charger", "a sixty-five watt charger"),
+        ("the 500 g of flour", "the five hundred grams of flour"),
+        ("220 V", "two hundred twenty volts"),
+        ("2A", "two amps"),
+        ("50 Hz", "fifty hertz"),
+        ("44.1 kHz", "forty-four point one kilohertz"),
+        ("12 mm", "twelve millimeters"),
+        ("30 cm", "thirty centimeters"),
+        ("1 m", "one meter"),
+        ("5 km", "five kilometers"),
+        ("500 g", "five hundred grams"),
+        ("1 kg", "one kilogram"),
+        ("200 mg", "two hundred milligrams"),
+        ("250 ml", "two hundred fifty milliliters"),
+        ("1.5 L", "one point five liters"),
+        ("8 oz", "eight ounces"),
+        ("2 lb", "two pounds"),
+        ("27in", "twenty-seven inches"),
+        ("6 ft", "six feet"),
+        ("36°C", "thirty-six degrees Celsius"),
+        ("36℃", "thirty-six degrees Celsius"),
+        ("98.6 °F", "ninety-eight point six degrees Fahrenheit"),
+        ("60 fps", "sixty frames per second"),
+        ("30 mph", "thirty miles per hour"),
+        ("120 km/h", "one hundred twenty kilometers per hour"),
+        ("3000 rpm", "three thousand revolutions per minute"),
+        ("3-5 kg", "three to five kilograms"),
+    ],
+)
+def test_units(text: str, expected: str) -> None:
+    _check(text, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5 in stock", "five in stock"),  # "in" counts as inches only glued on
+        ("2 A grade", "two A grade"),
+        ("10 in 1", "ten in one"),
+    ],
+)
+def test_unit_lookalikes_are_words(text: str, expected: str) -> None:
+    _check(text, expected)
+
+
+# --------------------------------------------------------------------------------------------
+# Pronunciations and markup
+# --------------------------------------------------------------------------------------------
+
+_TABLE = {"Xiaomi": "[[ ʃˈaʊmiː ]]", "Earbuds Pro": "Ear-buds Pro", "Huawei": "Wah-way"}
+
+
+def test_pronunciations_whole_word_any_case() -> None:
+    from studio.voice.text import apply_pronunciations
+
+    assert apply_pronunciations("XIAOMI and xiaomi.", _TABLE) == (
+        "[[ ʃˈaʊmiː ]] and [[ ʃˈaʊmiː ]].")
+    assert apply_pronunciations("Huaweis and HuaweiX stay", _TABLE) == "Huaweis and HuaweiX stay"
+    assert apply_pronunciations("our earbuds   pro, and Earbuds", _TABLE) == (
+        "our Ear-buds Pro, and Earbuds")
+    assert apply_pronunciations("Huawei", {}) == "Huawei"
+
+
+def test_pronunciations_longest_key_wins_and_no_rewrites_of_results() -> None:
+    from studio.voice.text import apply_pronunciations
+
+    table = {"Pro": "Prow", "Earbuds Pro": "Ear-buds Pro"}
+    assert apply_pronunciations("Earbuds Pro and Pro", table) == "Ear-buds Pro and Prow"
+
+
+def test_inline_phonemes_survive_normalisation() -> None:
+    from studio.voice.text import apply_pronunciations
+
+    said = normalize_for_speech(apply_pronunciations("The Xiaomi 14, ¥39.9.", _TABLE))
+    assert said == "The [[ ʃˈaʊmiː ]] fourteen, thirty-nine point nine yuan."
+
+
+def test_markup_is_never_read_aloud() -> None:
+    said = normalize_for_speech('Wait <break time="1s"/> for it, <emphasis>really</emphasis>!')
+    assert said == "Wait for it, really!"
+    assert "break" not in normalize_for_speech('<speak>Hi <break time="500ms"/> there</speak>')
+    # A comparison is not a tag: its numbers are still said.
+    assert normalize_for_speech("if 3 <5").split()[:2] == ["if", "three"]

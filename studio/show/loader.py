@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from studio.core.errors import UserInputError
-from studio.show.model import Show
+from studio.show.model import Show, pronunciation_problems
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"}
 
@@ -141,6 +142,14 @@ def parse_show(text: str, show_path: Path) -> Show:
             show_path, line, "", f"not valid TOML: {message}")]) from None
 
     problems: list[ShowProblem] = []
+    table = data.get("pronunciations")
+    if isinstance(table, dict):
+        table_problems = pronunciation_problems(table)
+        for key, message in table_problems:
+            problems.append(ShowProblem(show_path, _line_of(text, ("pronunciations", key)),
+                                        f"pronunciations.{_quoted_key(key)}", message))
+        if table_problems:  # reported above, by key; the rest of the file is still checked
+            data = {k: v for k, v in data.items() if k != "pronunciations"}
     show: Show | None = None
     try:
         show = Show.model_validate(data)
@@ -150,6 +159,7 @@ def parse_show(text: str, show_path: Path) -> Show:
             message = _describe(err)
             problems.append(ShowProblem(show_path, _line_of(text, loc), _field_name(loc, data),
                                         message))
+    problems += _script_problems(text, data, show_path)
     if show is not None:
         show.with_base_dir(show_path.resolve().parent)
         for number, product in enumerate(show.products):
@@ -168,6 +178,72 @@ def parse_show(text: str, show_path: Path) -> Show:
         raise ShowFileError(show_path, problems)
     assert show is not None
     return show
+
+
+# SSML-like markup ("<break time="1s"/>", "<emphasis>", "</speak>", "<!-- -->"): the voice
+# would read it aloud or drop it, so a show with markup is refused rather than half-honoured.
+# Kept in step with studio.voice.text.MARKUP (the show layer does not import the voice).
+MARKUP = re.compile(r"<!--.*?-->|<[/!?]?[A-Za-z][^<>]*>", re.S)
+MARKUP_FIX = ("markup is not supported (the voice reads plain text); remove it: for a pause "
+              "end the sentence or start a new paragraph ([show] pause_between_sentences_s "
+              "sets how long), and for emphasis choose the words")
+
+
+def _quoted_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'"{key}"'
+
+
+def speakable(text: str) -> bool:
+    """Whether a script has anything to say: a letter or a digit outside markup (not only
+    emoji, punctuation or symbols)."""
+    return any(unicodedata.category(c)[0] in "LN" for c in MARKUP.sub(" ", text))
+
+
+def _script_problems(text: str, data: Any, show_path: Path) -> list[ShowProblem]:
+    """Markup and scripts with nothing to say, in the intro, the outro and every script; read
+    from the file's data, so they are listed even when other fields are wrong."""
+    spoken: list[tuple[tuple[str | int, ...], object]] = []
+    meta = data.get("show")
+    if isinstance(meta, dict):
+        spoken += [(("show", key), meta.get(key)) for key in ("intro", "outro")]
+    products = data.get("products")
+    if isinstance(products, list):
+        spoken += [(("products", n, "script"), p.get("script"))
+                   for n, p in enumerate(products) if isinstance(p, dict)]
+    problems: list[ShowProblem] = []
+    lines = text.splitlines()
+    for loc, script in spoken:
+        if not isinstance(script, str) or not script.strip():
+            continue  # missing or empty: the schema says whether that is allowed
+        field = _field_name(loc, data)
+        key_line = _line_of(text, loc)
+        by_line: dict[int | None, list[str]] = {}
+        line = key_line
+        for m in MARKUP.finditer(script):
+            tag = " ".join(m.group().split())
+            # The tag's start as the file writes it (quotes inside may be escaped there).
+            head = re.split(r"[\s\"'\\]", m.group(), maxsplit=1)[0]
+            line = _line_containing(lines, line, head)
+            by_line.setdefault(line, []).append(tag)
+        for line, tags in by_line.items():
+            shown = ", ".join(dict.fromkeys(tags))
+            problems.append(ShowProblem(show_path, line, field, f"{shown}: {MARKUP_FIX}"))
+        if not speakable(script):
+            problems.append(ShowProblem(
+                show_path, key_line, field,
+                "nothing to say: no letters or digits, only emoji, punctuation or symbols; "
+                "write the words the host should say"))
+    return problems
+
+
+def _line_containing(lines: list[str], start_line: int | None, snippet: str) -> int | None:
+    """The first line at or after ``start_line`` (1-based) that contains ``snippet``."""
+    if start_line is None:
+        return None
+    for number in range(start_line - 1, len(lines)):
+        if snippet in lines[number]:
+            return number + 1
+    return start_line
 
 
 def _describe(err: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -125,11 +126,60 @@ class Product(_Strict):
         return self
 
 
+def pronunciation_problems(table: Mapping[str, object]) -> list[tuple[str, str]]:
+    """(key, message) for each bad entry of a ``[pronunciations]`` table, all of them at once.
+
+    A key is a word or a multi-word brand name ("Earbuds Pro"); a value is inline phonemes in
+    ``[[ … ]]`` (espeak IPA) or a respelling. Keys match whatever the case, so two keys that
+    differ only by case would be ambiguous."""
+    problems: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
+    for key, value in table.items():
+        word = " ".join(key.split())
+        if not word:
+            problems.append((key, "an empty word; write the word or brand name to respell"))
+            continue
+        if not any(c.isalnum() for c in word):
+            problems.append((key, f"{key!r} has no letters or digits; write the word to "
+                                  "respell"))
+            continue
+        folded = word.casefold()
+        if folded in seen:
+            problems.append((key, f"{key!r} is the same word as {seen[folded]!r} (case does "
+                                  "not matter); keep one of them"))
+            continue
+        seen[folded] = key
+        if not isinstance(value, str):
+            problems.append((key, f"expected text (phonemes in [[ ]] or a respelling), got "
+                                  f"{value!r}"))
+            continue
+        said = value.strip()
+        if not said:
+            problems.append((key, f"the pronunciation of {key!r} is empty; write a respelling "
+                                  "(\"Shao-mee\") or phonemes in [[ ]]"))
+        elif said.startswith("[["):
+            if not said.endswith("]]") or said.count("[[") != 1 or said.count("]]") != 1:
+                problems.append((key, f"phonemes for {key!r} must be one [[ … ]] block, like "
+                                      "\"[[ ʃˈaʊmiː ]]\""))
+            elif not said[2:-2].strip():
+                problems.append((key, f"the phonemes for {key!r} are empty; write espeak IPA "
+                                      "between [[ and ]]"))
+        elif "[[" in said or "]]" in said:
+            problems.append((key, f"phonemes for {key!r} must be the whole value, "
+                                  "\"[[ … ]]\", not mixed with text"))
+        elif any(c in said for c in "<>"):
+            problems.append((key, f"the pronunciation of {key!r} contains markup; write a "
+                                  "plain respelling"))
+    return problems
+
+
 class Show(_Strict):
     show: ShowMeta
     host: Host = Host()
     stage: Stage = Stage()
     products: Annotated[list[Product], Field(min_length=1)]
+    # Brand names the voice gets wrong: word -> "[[ phonemes ]]" or a respelling.
+    pronunciations: dict[str, str] = Field(default_factory=dict)
 
     # Set by the loader, not the file: where relative paths (images) resolve.
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -142,6 +192,14 @@ class Show(_Strict):
                 raise ValueError(f"product id {product.id!r} is used twice; ids must be unique")
             seen.add(product.id)
         return self
+
+    @field_validator("pronunciations")
+    @classmethod
+    def _pronunciations(cls, v: dict[str, str]) -> dict[str, str]:
+        problems = pronunciation_problems(v)
+        if problems:
+            raise ValueError("; ".join(f"{key!r}: {message}" for key, message in problems))
+        return {" ".join(k.split()): value.strip() for k, value in v.items()}
 
     @property
     def base_dir(self) -> Path:

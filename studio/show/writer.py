@@ -15,6 +15,8 @@ def show_to_toml(show: Show) -> str:
     for product in data["products"]:
         if not product.get("selling_points"):
             product.pop("selling_points", None)
+    if not data.get("pronunciations"):
+        data.pop("pronunciations", None)
     return tomli_w.dumps(data, multiline_strings=True)
 
 

@@ -30,12 +30,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final, Literal
 
 __all__ = [
+    "INLINE_PHONEMES",
+    "MARKUP",
+    "apply_pronunciations",
     "cardinal",
     "normalize_for_speech",
     "ordinal",
@@ -514,11 +517,22 @@ _UNITS: Final[dict[str, tuple[str, str]]] = {
     "°C": ("degree Celsius", "degrees Celsius"), "°F": ("degree Fahrenheit",
                                                          "degrees Fahrenheit"),
     "pc": ("piece", "pieces"), "pcs": ("piece", "pieces"), "PCS": ("piece", "pieces"),
+    "HP": ("horsepower", "horsepower"), "hp": ("horsepower", "horsepower"),
+    "mA": ("milliamp", "milliamps"), "kV": ("kilovolt", "kilovolts"),
+    "mV": ("millivolt", "millivolts"), "mW": ("milliwatt", "milliwatts"),
+    "MW": ("megawatt", "megawatts"), "PB": ("petabyte", "petabytes"),
+    "µm": ("micrometer", "micrometers"), "μm": ("micrometer", "micrometers"),
+    "mi": ("mile", "miles"), "yd": ("yard", "yards"), "gal": ("gallon", "gallons"),
+    "psi": ("pound per square inch", "pounds per square inch"),
+    "kPa": ("kilopascal", "kilopascals"), "Pa": ("pascal", "pascals"),
+    "rpm": ("revolution per minute", "revolutions per minute"),
+    "RPM": ("revolution per minute", "revolutions per minute"),
+    "m/s": ("meter per second", "meters per second"), "Nm": ("newton meter", "newton meters"),
 }
 # Symbols too ambiguous to follow a space ("2 A grade", "1 l"); they count only when glued on.
 _ATTACHED_UNITS: Final[dict[str, tuple[str, str]]] = {
     "A": ("amp", "amps"), "l": ("liter", "liters"), "°": ("degree", "degrees"),
-    '"': ("inch", "inches"), "″": ("inch", "inches"),
+    '"': ("inch", "inches"), "″": ("inch", "inches"), "in": ("inch", "inches"),
 }
 _QUANTITY: Final = re.compile(
     rf"{_FREE}(?P<a>{_NEG}{_NUM})"
@@ -528,12 +542,29 @@ _QUANTITY: Final = re.compile(
 )
 
 
+# "a 65 W charger" is "a sixty-five watt charger": after an article, a quantity followed by a
+# noun describes it, and the unit stays singular (unless "of"/"and"... follow: a measure).
+_ATTRIBUTIVE_BEFORE: Final = re.compile(r"(?:^|\s)(?:a|an|the|this|that|our|your|its)\s+$", re.I)
+_NOT_A_NOUN: Final = frozenset({
+    "of", "and", "or", "to", "per", "for", "in", "on", "at", "with", "by", "from", "each",
+    "is", "are", "was", "were", "long", "wide", "tall", "high", "deep", "thick", "away",
+})
+
+
+def _attributive(m: re.Match[str]) -> bool:
+    after = _NEXT_WORD.match(m.string, m.end())
+    if after is None or after.group(1).lower() in _NOT_A_NOUN:
+        return False
+    return _ATTRIBUTIVE_BEFORE.search(m.string, 0, m.start()) is not None
+
+
 def _quantity(m: re.Match[str]) -> str:
     one, many = _UNITS[m["unit"]] if m["unit"] else _ATTACHED_UNITS[m["glued"]]
     words = _read_number(m["a"])
     if m["b"]:
         words += " to " + _read_number(m["b"])
-    words += " " + (one if not m["b"] and _is_one(m["a"]) else many)
+    singular = (not m["b"] and _is_one(m["a"])) or (not m["per"] and _attributive(m))
+    words += " " + (one if singular else many)
     if m["per"]:
         words += f" per {_PER_WORDS[m['per']]}"
     return words
@@ -746,6 +777,13 @@ def _normalize_zh(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+# Inline phonemes, as piper-tts reads them: "[[ ʃaʊmi ]]". Never rewritten.
+INLINE_PHONEMES: Final = re.compile(r"\[\[.*?\]\]", re.S)
+# SSML-like markup: "<break time="1s"/>", "<emphasis>", "</speak>", "<!-- -->". Not supported:
+# ``studio check`` refuses it, and the voice never reads it aloud.
+MARKUP: Final = re.compile(r"<!--.*?-->|<[/!?]?[A-Za-z][^<>]*>", re.S)
+
+
 def normalize_for_speech(text: str, language: str = "en") -> str:
     """Rewrite one sentence into words the voice says correctly.
 
@@ -753,7 +791,66 @@ def normalize_for_speech(text: str, language: str = "en") -> str:
     described in the module docstring and any other language is only whitespace-normalised.
     The order of the passes matters: specific patterns (dates, times, money, quantities) must
     claim their digits before the generic range, model-number and plain-number passes.
+    Inline phonemes (``[[ … ]]``, from :func:`apply_pronunciations`) pass through untouched;
+    markup tags are dropped (the show check refuses them; a live line must not read them).
     """
+    text = MARKUP.sub(" ", text)
+    blocks = INLINE_PHONEMES.findall(text)
+    if not blocks:
+        return _normalize_plain(text, language)
+    # Each block becomes a plain word no pass rewrites, and comes back after normalising.
+    marks = [f"xqphonemes{_letters(i)}qx" for i in range(len(blocks))]
+    for mark, block in zip(marks, blocks, strict=True):
+        text = text.replace(block, mark, 1)
+    out = _normalize_plain(text, language)
+    for mark, block in zip(marks, blocks, strict=True):
+        out = out.replace(mark, "[[ " + " ".join(block[2:-2].split()) + " ]]")
+    return out
+
+
+def _letters(i: int) -> str:
+    """0 -> "a", 25 -> "z", 26 -> "ba": an index spelled in letters only."""
+    out = ""
+    while True:
+        i, r = divmod(i, 26)
+        out = chr(97 + r) + out
+        if not i:
+            return out
+
+
+def apply_pronunciations(text: str, table: Mapping[str, str]) -> str:
+    """The show's ``[pronunciations]`` applied: each key, as a whole word, any case, becomes its
+    value. A value in ``[[ … ]]`` is inline phonemes (espeak IPA, which Piper reads as
+    written); anything else is a respelling ("Xiaomi" -> "Shao-mee"). Keys may be several
+    words ("Earbuds Pro"); the longest key wins where keys overlap."""
+    if not table:
+        return text
+    by_key = {" ".join(k.split()).casefold(): v.strip() for k, v in table.items() if k.strip()}
+    if not by_key:
+        return text
+    parts = []
+    for key in sorted(by_key, key=len, reverse=True):
+        body = r"\s+".join(re.escape(w) for w in key.split())
+        head = r"(?<![A-Za-z0-9_])" if key[0].isascii() and key[0].isalnum() else ""
+        tail = r"(?![A-Za-z0-9_])" if key[-1].isascii() and key[-1].isalnum() else ""
+        parts.append(head + body + tail)
+    pattern = re.compile("|".join(parts), re.IGNORECASE)
+
+    def repl(m: re.Match[str]) -> str:
+        return by_key[" ".join(m.group().split()).casefold()]
+
+    # Text already in inline phonemes is left alone.
+    out: list[str] = []
+    pos = 0
+    for m in INLINE_PHONEMES.finditer(text):
+        out.append(pattern.sub(repl, text[pos:m.start()]))
+        out.append(m.group())
+        pos = m.end()
+    out.append(pattern.sub(repl, text[pos:]))
+    return "".join(out)
+
+
+def _normalize_plain(text: str, language: str) -> str:
     lang = re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0]
     if lang == "zh":
         return _normalize_zh(text)
