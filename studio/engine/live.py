@@ -137,7 +137,9 @@ class _Synthesizer:
                 with self._lock:
                     self._failed.add(line)
                 self._on_problem(Problem(f"the voice could not say {line.text!r}: {exc}",
-                                         "the line is skipped; check the voice files"))
+                                         "the line is skipped; check the voice files",
+                                         code="voice.line_failed",
+                                         args=(("text", line.text), ("error", str(exc)))))
                 continue
             with self._lock:
                 self._results[line] = clip
@@ -327,7 +329,8 @@ class LiveEngine:
                 self._tts = _Mute()
                 voice_problem = Problem(f"the voice cannot be loaded: {exc}",
                                         "the host stays on air without speaking; fix [host] "
-                                        "voice in the show file and open it again")
+                                        "voice in the show file and open it again",
+                                        code="voice.load_failed", args=(("error", str(exc)),))
         self._face = FaceMotion(self.clock, seed=show_seed(self._show))
         self._renderer = FrameRenderer(self._show, self.width_px, self.height_px, self.clock,
                                        self._face)
@@ -335,7 +338,9 @@ class LiveEngine:
             with contextlib.suppress(StudioError):  # reported when the product comes on air
                 self._renderer.card_image(product.id)
         self._renderer.on_problem = lambda message: self._emit(Problem(
-            message, "fix the product (image, text) in the queue; the show goes on meanwhile"))
+            message, "fix the product (image, text) in the queue; the show goes on meanwhile",
+                                                                       code="product.render_failed",
+                                                                       args=(("error", message),)))
         self._synth = _Synthesizer(self._tts, self._emit)
         self._mute = isinstance(self._tts, _Mute)
         if voice_problem is not None:
@@ -404,11 +409,13 @@ class LiveEngine:
             self._setup()
         except StudioError as exc:
             self._emit(Problem(f"the show cannot go on air: {exc}", "fix the problem and "
-                               "open the show again"))
+                               "open the show again",
+                               code="show.start_failed", args=(("error", str(exc)),)))
             return
         except Exception as exc:
             _LOG.exception("engine start failed")
-            self._emit(Problem(f"the engine could not start: {exc}"))
+            self._emit(Problem(f"the engine could not start: {exc}",
+                               code="engine.start_failed", args=(("error", str(exc)),)))
             return
         t0_ns = self._wall.now_ns()
         rate = self.clock.sample_rate_hz
@@ -459,7 +466,8 @@ class LiveEngine:
                 self._emit(Problem(
                     f"{pacer.name}: the audio device stopped playing (unplugged, or its "
                     "server quit)", "the show goes on, paced by the system clock; reconnect "
-                    "the device and restart the audio output to hear it again"))
+                    "the device and restart the audio output to hear it again",
+                                   code="audio.device_stopped", args=(("name", pacer.name),)))
                 self._present_delay_changed()
                 return False
         return True
@@ -476,7 +484,9 @@ class LiveEngine:
             reason = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
             output.set_state(OutputState.DOWN, reason)
             self._emit(Problem(f"output {output.name} cannot start: {exc}",
-                               "the show goes on with the other outputs"))
+                               "the show goes on with the other outputs",
+                               code="output.start_failed",
+                               args=(("name", output.name), ("error", str(exc)))))
             return False
         finally:
             if output not in self._outputs:
@@ -490,7 +500,9 @@ class LiveEngine:
         except Exception as exc:
             _LOG.exception("output %s failed to close", output.name)
             output.set_state(OutputState.DOWN, f"could not be finished: {exc}")
-            self._emit(Problem(f"output {output.name} could not be finished: {exc}"))
+            self._emit(Problem(f"output {output.name} could not be finished: {exc}",
+                               code="output.finish_failed",
+                               args=(("name", output.name), ("error", str(exc)))))
         if forget and output in self._outputs:
             self._outputs.remove(output)
         if output is self._recording:
@@ -578,7 +590,9 @@ class LiveEngine:
                 if h.state == OutputState.DOWN and before is not None \
                         and before.state != OutputState.DOWN:
                     self._emit(Problem(f"output {h.name} is down: {h.reason}",
-                                       "the show goes on with the other outputs"))
+                                       "the show goes on with the other outputs",
+                                       code="output.down",
+                                       args=(("name", h.name), ("reason", h.reason))))
             self._health = health
             self._emit(OutputsChanged(health))
 
@@ -605,7 +619,8 @@ class LiveEngine:
             self._schedule_speech(s0, s1)
         except Exception as exc:
             _LOG.exception("command or speech scheduling failed")
-            self._emit(Problem(f"internal error while scheduling speech: {exc}"))
+            self._emit(Problem(f"internal error while scheduling speech: {exc}",
+                               code="engine.speech_failed", args=(("error", str(exc)),)))
         self._emit_started(s1)
         audio = self._core.audio_between(s0, s1)
         mix = self._mix = self._switcher.mix(s0, s1, synthetic_voice=bool(audio.samples.any()))
@@ -620,7 +635,9 @@ class LiveEngine:
                 except Exception as exc:
                     _LOG.exception("frame %d failed", index)
                     self._emit(Problem(f"frame {index} could not be rendered: {exc}",
-                                       "the output shows the standby picture meanwhile"))
+                                       "the output shows the standby picture meanwhile",
+                                       code="frame.render_failed",
+                                       args=(("index", str(index)), ("error", str(exc)))))
                     rgba, yuv = self._standby, None
                 self._last_rgba = rgba
                 self._delivered += 1
@@ -660,7 +677,8 @@ class LiveEngine:
         except Exception as exc:
             _LOG.exception("microphone %s failed", mic.name)
             self._emit(Problem(f"microphone {mic.name} failed: {exc}",
-                               "the program goes on without it; choose the microphone again"))
+                               "the program goes on without it; choose the microphone again",
+                               code="mic.failed", args=(("name", mic.name), ("error", str(exc)))))
             self._inputs.drop(InputKind.MIC)
             return audio
         self._puppet.hear(samples)
@@ -818,7 +836,9 @@ class LiveEngine:
                 self._apply(command, s0)
             except (KeyError, ValueError, StudioError) as exc:
                 self._emit(Problem(f"{type(command).__name__} refused: {exc}",
-                                   severity="warning"))
+                                   severity="warning",
+                                   code="command.refused",
+                                   args=(("command", type(command).__name__), ("error", str(exc)))))
             self._queue_dirty = True
 
     def _apply(self, c: cmd.Command, s0: int) -> None:

@@ -108,7 +108,8 @@ class LiveInputs:
             name = wanted.display if isinstance(wanted, InputSpec) else wanted.name
             self._emit(Problem(f"{name} cannot be used: {exc}",
                                "the program goes on without it (the standby picture stands "
-                               "in for a camera); fix it and choose it again"))
+                               "in for a camera); fix it and choose it again",
+                               code="input.unusable", args=(("name", name), ("error", str(exc)))))
             return None
         return built
 
@@ -144,18 +145,22 @@ class LiveInputs:
         if mode is Mode.HUMAN and self.camera is None:
             self._emit(Problem("no camera is set: the human mode shows the standby picture",
                                "choose a camera in Settings (or studio run --camera)",
-                               "warning"))
+                               "warning",
+                               code="input.no_camera_human"))
         if mode is Mode.PUPPET and self.camera is None:
             self._emit(Problem("no camera is set: the puppet's head idles and its lips follow "
                                "the voice", "choose a camera in Settings (or studio run "
-                               "--camera)", "warning"))
+                               "--camera)", "warning",
+                               code="input.no_camera_puppet"))
         if mode is not Mode.AI and self.mic is None:
             self._emit(Problem("no microphone is set: the program is silent while a human is "
                                "on air", "choose a microphone in Settings (or studio run "
-                               "--mic)", "warning"))
+                               "--mic)", "warning",
+                               code="input.no_mic"))
         if mode is Mode.PUPPET and self._puppet.problem:
             self._emit(Problem(self._puppet.problem, "the avatar idles meanwhile; reinstall "
-                               "the studio (bash installers/studio.sh test) to repair it"))
+                               "the studio (bash installers/studio.sh test) to repair it",
+                               code="puppet.unavailable", args=(("error", self._puppet.problem),)))
         self._face_warned = False
 
     def check(self, mode: Mode, t_s: float, *, periodic: bool) -> InputsChanged | None:
@@ -170,19 +175,27 @@ class LiveInputs:
                 stand_in = ("the standby picture" if mode is Mode.HUMAN else
                             "the avatar, its lips following the voice") \
                     if h.kind == InputKind.CAMERA else "silence"
+                stand_in_key = ("standby" if mode is Mode.HUMAN else "avatar") \
+                    if h.kind == InputKind.CAMERA else "silence"
                 what = "disconnected" if h.state == InputState.LOST else "is not working"
                 self._emit(Problem(f"{h.name} {what}: {h.reason}",
                                    f"{stand_in} stands in meanwhile; the studio reconnects "
-                                   "by itself, or choose another in Settings"))
+                                   "by itself, or choose another in Settings",
+                                   code="input.lost" if h.state == InputState.LOST
+                                   else "input.down",
+                                   args=(("name", h.name), ("reason", h.reason),
+                                         ("stand_in", stand_in_key))))
             if h.kind == InputKind.MIC and mode is not Mode.AI:
                 if h.silent and not (before and before.silent):
                     self._emit(Problem(f"{h.name} is silent (below -60 dBFS for seconds)",
                                        "check that the microphone is on, unmuted and chosen "
-                                       "in Settings", "warning"))
+                                       "in Settings", "warning",
+                                       code="mic.silent", args=(("name", h.name),)))
                 if h.clipping and not (before and before.clipping):
                     self._emit(Problem(f"{h.name} is clipping (peaks at full scale): the "
                                        "voice distorts", "turn the microphone's gain down",
-                                       "warning"))
+                                       "warning",
+                                       code="mic.clipping", args=(("name", h.name),)))
         puppet = self._puppet
         puppet_on = mode is Mode.PUPPET
         if puppet_on and self.camera is not None and not self._face_warned and \
@@ -190,7 +203,8 @@ class LiveInputs:
             self._face_warned = True
             self._emit(Problem("no face in view of the camera: the avatar's lips follow the "
                                "voice and its head idles", "face the camera (with light on "
-                               "your face)", "warning"))
+                               "your face)", "warning",
+                               code="face.not_found"))
         if puppet.face_found:
             self._face_warned = False
         if health == self._health and not (puppet_on and periodic):
