@@ -112,7 +112,10 @@ def sentence_loudness(samples: npt.ArrayLike, sample_rate_hz: int,
     """A sentence's loudness (LUFS) as the program carries it (on ``channels`` channels):
     gated integrated loudness over the take; a take shorter than one 400 ms block (a
     "Wow!") is measured as one block over the whole take."""
-    weighted = _k_weighted(samples, sample_rate_hz)
+    return _take_loudness(_k_weighted(samples, sample_rate_hz), sample_rate_hz, channels)
+
+
+def _take_loudness(weighted: FloatArray, sample_rate_hz: int, channels: int) -> float:
     if weighted.shape[0] == 0:
         return -math.inf
     powers = _block_powers(weighted, sample_rate_hz)
@@ -120,6 +123,9 @@ def sentence_loudness(samples: npt.ArrayLike, sample_rate_hz: int,
         powers = np.array([float(np.mean(weighted * weighted))])
     mean = _gated_mean(channels * powers)
     return float(_lufs(mean)) if mean > 0.0 else -math.inf
+
+
+ESTIMATE_DECIMATION = 8  # the limiter's effect on a take is estimated at 6 kHz: ~8x cheaper
 
 
 def sentence_gain_db(samples: npt.ArrayLike, sample_rate_hz: int,
@@ -131,20 +137,30 @@ def sentence_gain_db(samples: npt.ArrayLike, sample_rate_hz: int,
 
     With ``ceiling_dbtp``, the gain also makes up what the program's limiter will take
     off this take's peaks (a peaky take loses up to ~2 LU to it), so that sentences sound
-    equally loud after the limiter, not just before it."""
+    equally loud after the limiter, not just before it. The limiter's gain is estimated
+    from the take's sample peaks at a lower rate and applied to the K-weighted take (it
+    moves slowly next to the weighting filter): a few ms for a 4 s sentence."""
     x = np.asarray(samples, dtype=np.float64).reshape(-1)
-    loudness = sentence_loudness(x, sample_rate_hz, channels)
+    weighted = _k_weighted(x, sample_rate_hz)
+    loudness = _take_loudness(weighted, sample_rate_hz, channels)
     if not math.isfinite(loudness):
         return 0.0
     gain_db = float(np.clip(target_lufs - loudness, -MAX_SENTENCE_GAIN_DB,
                             MAX_SENTENCE_GAIN_DB))
-    limiter = None if ceiling_dbtp is None else TruePeakLimiter(sample_rate_hz, ceiling_dbtp)
-    if limiter is None or float(np.abs(x).max()) * 10.0 ** (gain_db / 20.0) < limiter.threshold:
+    if ceiling_dbtp is None:
+        return gain_db
+    d = ESTIMATE_DECIMATION
+    limiter = TruePeakLimiter(max(1, sample_rate_hz // d), ceiling_dbtp)
+    peak = np.abs(x)
+    if float(peak.max()) * 10.0 ** (gain_db / 20.0) < limiter.threshold:
         return gain_db  # the limiter will not touch it
+    n = x.shape[0]
+    env = np.pad(peak, (0, -n % d)).reshape(-1, d).max(axis=1)
     plain_db = gain_db
     for _ in range(2):  # the make-up gain is limited in turn: two steps settle it
-        heard = limiter.estimate(x * 10.0 ** (gain_db / 20.0))
-        after = sentence_loudness(heard, sample_rate_hz, channels)
+        scale = 10.0 ** (gain_db / 20.0)
+        curve = np.repeat(10.0 ** (limiter.gain_curve_db(env * scale) / 20.0), d)[:n]
+        after = _take_loudness(weighted * (curve * scale), sample_rate_hz, channels)
         if not math.isfinite(after) or abs(target_lufs - after) < 0.05:
             break
         gain_db = float(np.clip(gain_db + target_lufs - after, plain_db,
@@ -266,18 +282,17 @@ class TruePeakLimiter:
         gain_db: FloatArray = box / (_GRID * float(self._ramp * self._ramp))
         return gain_db, running, q_all
 
-    def estimate(self, take: FloatArray) -> FloatArray:
-        """What the limiter would make of ``take`` alone (from silence), quickly: sample
-        peaks stand in for true peaks. For levelling sentences; the state is left as is."""
+    def gain_curve_db(self, envelope: FloatArray) -> FloatArray:
+        """The gain (dB) this limiter would give a signal with this peak envelope, heard
+        alone from silence (for levelling a take ahead; the stream's state is left as is)."""
         saved = (self._next_pts, self._x_history, self._q_history, self._release_min,
                  self.reduction_db)
         self.reset(0)
-        env = np.abs(np.concatenate((take, np.zeros(self._hold - 1))))
-        gain_db = self._gain_db(0, take.shape[0], env)[0]
+        env = np.concatenate((envelope, np.zeros(self._hold - 1)))
+        gain_db = self._gain_db(0, envelope.shape[0], env)[0]
         (self._next_pts, self._x_history, self._q_history, self._release_min,
          self.reduction_db) = saved
-        out: FloatArray = take * 10.0 ** (gain_db / 20.0)
-        return out
+        return gain_db
 
     def process(self, pts_samples: int, chunk: npt.ArrayLike,
                 ahead: npt.ArrayLike) -> npt.NDArray[np.float32]:
