@@ -132,3 +132,14 @@ def test_silent_tokens_still_get_a_span() -> None:
 def test_nothing_said_gives_no_spans() -> None:
     assert word_spans("Hello.", (PhonemeSpan("^", 0, 10), PhonemeSpan("$", 10, 20))) == []
     assert word_spans("", _spans(("ab", 10))) == []
+
+
+def test_mandarin_words_are_the_written_words_in_order() -> None:
+    sentence = "今天只要¥39.9，3-5天发货！"
+    phonemes = _spans(("tɕintʰjɛn", 100), ("tʂɯjɑʊ", 100), ("sanʂɻtɕjoʊkʰwaɪtɕjoʊ", 100),
+                      ("santaʊwutʰjɛnfaxwo", 100))
+    spans = word_spans(sentence, phonemes, "zh")
+    words = [w.text for w in spans]
+    assert "¥39.9" in words and "".join(words) == "今天只要¥39.93-5天发货"
+    for a, b in itertools.pairwise(spans):
+        assert a.start_samples < b.start_samples and a.end_samples <= b.start_samples

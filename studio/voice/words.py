@@ -38,7 +38,7 @@ PAUSE_SYMBOLS: Final = frozenset("^$_ .,!?;:—…“”\"()«»，。！？；�
 _MARKS: Final = frozenset("ˈˌːˑ'ʲ↗↘→↓↑1234567890")
 _NOT_ALNUM: Final = re.compile(r"[\W_]+", re.UNICODE)
 _INLINE_BRACKETS: Final = re.compile(r"\[\[|\]\]")
-# A run of more than this many words (or groups) paired with one group (word) is not tried.
+# The most words (or groups) ever paired with one group (word).
 _MAX_RUN: Final = 24
 _RUN_PENALTY: Final = 0.7
 
@@ -133,18 +133,23 @@ def _align_groups(weights: list[int], groups: list[tuple[int, int, int]]
     cum_g = [0.0]
     for g in groups:
         cum_g.append(cum_g[-1] + g[2] / total_g)
+    # Runs a little longer than the overall ratio needs; longer ones are never the best pairing
+    # and would only cost time (this runs per sentence, live).
+    max_run = min(_MAX_RUN, max(3, -(-n_g // n_w) + 2, -(-n_w // n_g) + 2))
     inf = float("inf")
     cost = [[inf] * (n_g + 1) for _ in range(n_w + 1)]
     back: list[list[tuple[int, int] | None]] = [[None] * (n_g + 1) for _ in range(n_w + 1)]
     cost[0][0] = 0.0
+    band = 4 + max_run + abs(n_g - n_w)  # pairings far off the diagonal are never the best
     for i in range(n_w + 1):
-        for j in range(n_g + 1):
+        centre = i * n_g / n_w
+        for j in range(max(0, math.floor(centre - band)), min(n_g, math.ceil(centre + band)) + 1):
             here = cost[i][j]
             if here == inf:
                 continue
             # One word to several groups, or several words to one group (1:1 included).
-            moves = [(1, k) for k in range(1, min(_MAX_RUN, n_g - j) + 1)]
-            moves += [(k, 1) for k in range(2, min(_MAX_RUN, n_w - i) + 1)]
+            moves = [(1, k) for k in range(1, min(max_run, n_g - j) + 1)]
+            moves += [(k, 1) for k in range(2, min(max_run, n_w - i) + 1)]
             for dw, dg in moves:
                 if i + dw > n_w or j + dg > n_g:
                     continue
@@ -185,6 +190,15 @@ def _tokens(sentence: str, language: str) -> list[str]:
         except ImportError:  # pragma: no cover - text_zh ships with the studio
             pass
     return speech_words(sentence)
+
+
+def _said_zh(sentence: str) -> list[tuple[str, str]] | None:
+    """(written word, what is said) from the Mandarin front-end: "¥39.9" weighs 三十九块九."""
+    try:
+        from studio.voice.text_zh import spoken_words_zh
+    except ImportError:  # pragma: no cover - text_zh ships with the studio
+        return None
+    return [(w, s) for w, s in spoken_words_zh(sentence) if w.strip()]
 
 
 def _token_ranges(counts: list[int]) -> list[tuple[float, float]]:
@@ -248,7 +262,11 @@ def word_spans(sentence: str, phonemes: Sequence[PhonemeSpan], language: str = "
         weights = [_weight(s) for s in spoken]
     else:
         # Each written word is its own spoken unit, weighed by what is said for it.
-        spoken_parts = [_spoken_list(t, lang, pronunciations) for t in tokens]
+        said = _said_zh(sentence) if lang == "zh" else None
+        if said is not None and [w for w, _ in said] == tokens:
+            spoken_parts = [[s] for _, s in said]
+        else:
+            spoken_parts = [_spoken_list(t, lang, pronunciations) for t in tokens]
         counts = [1] * len(tokens)
         weights = [max(1, sum(len(_key(p)) for p in parts)) for parts in spoken_parts]
     if not counts or sum(counts) == 0:
