@@ -61,7 +61,9 @@ Sex = Literal["female", "male", "unknown"]
 @dataclass(frozen=True, slots=True)
 class VoiceInfo:
     """What a voice is, declared before it is loaded: so a show can be checked against it
-    (language), a host matched to it (sex), and its licence shown to whoever puts it on air."""
+    (language), a host matched to it (sex), and its licence shown to whoever puts it on air.
+    ``sample_rate_hz`` is the voice's own rate; its clips are always on the 48 kHz engine clock.
+    ``alignments``: it gives phoneme timings (else the lips follow its sound)."""
 
     name: str
     engine: str
