@@ -17,7 +17,8 @@ from typing import Protocol
 from studio.core.errors import StudioError, UserInputError
 from studio.voice.types import Sex, TTSEngine, VoiceInfo
 
-__all__ = ["LANGUAGE_NAMES", "EngineFactory", "Sex", "VoiceInfo", "list_voices", "load_voice",
+__all__ = ["LANGUAGE_NAMES", "EngineFactory", "Sex", "VoiceInfo", "check_language", "list_voices",
+           "load_voice",
            "register_engine", "voice_info"]
 
 LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin Chinese", "ja": "Japanese"}
