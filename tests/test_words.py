@@ -143,3 +143,19 @@ def test_mandarin_words_are_the_written_words_in_order() -> None:
     assert "¥39.9" in words and "".join(words) == "今天只要¥39.93-5天发货"
     for a, b in itertools.pairwise(spans):
         assert a.start_samples < b.start_samples and a.end_samples <= b.start_samples
+
+
+@pytest.mark.parametrize(
+    ("sentence", "heard", "not_heard"),
+    [
+        ("A 1.5 HP motor.", "hˈɔːɹspaʊɚ", "ˈeɪtʃ"),  # "horsepower", not "H P"
+        ("It has 5000 mAh.", "mˈɪlɪʲˌæmp", "ˈeɪtʃ"),
+        ("Take 2 kg.", "kˈɪləɡɹˌæmz", "kˈeɪdʒˈiː"),
+    ],
+)
+def test_the_voice_says_units_as_words(piper_voice: Any, sentence: str, heard: str,
+                                       not_heard: str) -> None:
+    """What the real voice pronounces (its phonemes), not only what the text front-end wrote."""
+    symbols = "".join(p.phoneme for p in piper_voice.synthesize(sentence).phonemes)
+    assert heard in symbols
+    assert not_heard not in symbols
