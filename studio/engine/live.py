@@ -114,9 +114,11 @@ class _Mute:
 class _Synthesizer:
     """Synthesises requested lines on its own thread; results are kept until taken."""
 
-    def __init__(self, tts: TTSEngine, on_problem: Callable[[Problem], None]) -> None:
+    def __init__(self, tts: TTSEngine, on_problem: Callable[[Problem], None],
+                 prepare: Callable[[SpeechClip], object] | None = None) -> None:
         self._tts = tts
         self._on_problem = on_problem
+        self._prepare = prepare  # work done once per clip, here rather than on the frame loop
         self._requests: queue.Queue[ScriptLine | None] = queue.Queue()
         self._results: dict[ScriptLine, SpeechClip] = {}
         self._failed: set[ScriptLine] = set()
@@ -133,6 +135,8 @@ class _Synthesizer:
                 return
             try:
                 clip = self._tts.synthesize(line.text)
+                if self._prepare is not None:
+                    self._prepare(clip)  # its loudness: ~10 ms a sentence, off the frame loop
             except Exception as exc:
                 with self._lock:
                     self._failed.add(line)
@@ -339,9 +343,7 @@ class LiveEngine:
                 self._renderer.card_image(product.id)
         self._renderer.on_problem = lambda message: self._emit(Problem(
             message, "fix the product (image, text) in the queue; the show goes on meanwhile",
-                                                                       code="product.render_failed",
-                                                                       args=(("error", message),)))
-        self._synth = _Synthesizer(self._tts, self._emit)
+            code="product.render_failed", args=(("error", message),)))
         self._mute = isinstance(self._tts, _Mute)
         if voice_problem is not None:
             self._emit(voice_problem)
@@ -350,6 +352,7 @@ class LiveEngine:
                                  self._product_name, keep_segments=KEEP_SEGMENTS,
                                  on_sentence=lambda ts, audio: self._face.add_speech(
                                      ts.phonemes, audio, ts.start_samples))
+        self._synth = _Synthesizer(self._tts, self._emit, prepare=self._core.level)
         self._placed: deque[Placement] = deque()  # the line being said, and the one to come
         self._last_started = -1
         self._paused = False
