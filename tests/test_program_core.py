@@ -31,6 +31,7 @@ class SameTakes:
         self._takes: dict[str, SpeechClip] = {}
         self.name = getattr(voice, "name", "voice")
         self.execution_provider = "CPU"
+        self.info = voice.info  # type: ignore[attr-defined]
 
     def synthesize(self, sentence: str) -> SpeechClip:
         if sentence not in self._takes:
