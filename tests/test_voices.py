@@ -37,8 +37,8 @@ def en_clauses(kokoro_en: TTSEngine) -> list[SpeechClip]:
 
 
 @pytest.fixture(scope="module")
-def en_clip(en_clauses: list[SpeechClip]) -> SpeechClip:
-    return concat_clips(EN, en_clauses)  # what synthesize(EN) returns
+def en_clip(kokoro_en: TTSEngine) -> SpeechClip:
+    return kokoro_en.synthesize(EN)
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +149,9 @@ def test_a_long_sentence_streams_clause_by_clause(en_clauses: list[SpeechClip]) 
     assert len(en_clauses) >= 2 and en_clauses[0].text.endswith(",")
     for clip in en_clauses:
         assert clip.phonemes[-1].end_samples == clip.n_samples
+    joined = concat_clips(EN, en_clauses)
+    _assert_spans_cover_the_sound(joined)
+    assert joined.words[0].text == "This" and joined.words[-1].text.startswith("order")
 
 
 def test_the_model_is_assembled_checked_and_cached(tmp_path: Path,

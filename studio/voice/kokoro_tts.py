@@ -8,8 +8,9 @@ in the user's cache folder), ``vocab.json`` and five voice presets in ``kokoro-j
 token (tensor ``/encoder/Cast_output_0``, added as a graph output) × 600 samples at 24 kHz are
 exact phoneme durations; the leading pad token's frames are the clip's lead-in silence.
 
-Kokoro runs at about 0.4 × real time on 2 CPU cores, so a long sentence is synthesised clause
-by clause (``stream``): its first audio comes after its first clause, not after all of it.
+Kokoro runs at about 0.4 × real time on 2 CPU cores, so a long sentence can be synthesised
+clause by clause (``stream``): its first audio comes after its first clause, not after all of
+it. ``synthesize`` keeps the sentence whole (better prosody) for work done ahead of time.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ from studio.voice.types import (
     TTSEngine,
     VoiceInfo,
     WordSpan,
-    concat_clips,
     split_clauses,
 )
 
@@ -377,7 +377,8 @@ def _kokoro_factory(info: VoiceInfo, voice: str, *, base_dir: Path | None, langu
 
 class KokoroTTS:
     """A Kokoro voice. ``synthesize`` gives a whole sentence; ``stream`` gives it clause by
-    clause (spans relative to each clause) so playback can start after the first one."""
+    clause (spans relative to each clause) so playback can start after the first one
+    (``studio.voice.types.concat_clips`` joins them)."""
 
     def __init__(self, voice: str = "kokoro:jf_alpha", *, base_dir: Path | None = None,
                  language: str = "en", speaking_rate: float = 1.0,
@@ -510,6 +511,7 @@ class KokoroTTS:
         pos = 0
 
         def gap(piece: str) -> None:
+            said.append(piece.strip())
             for ch in ZHG2P.map_punctuation(piece).strip():
                 if ch in self._vocab and ch != " " and toks and toks[-1][0] != ch:
                     toks.append((ch, [ch]))
@@ -571,8 +573,10 @@ class KokoroTTS:
                 yield clip
 
     def synthesize(self, sentence: str) -> SpeechClip:
-        clips = list(self.stream(sentence))
-        return concat_clips(sentence, clips)
+        """The whole sentence in one phrase (best prosody: a clause break costs Kokoro a
+        phrase-final lengthening, about half a second): for renders and ahead-of-time live
+        synthesis. ``stream`` is for when a listener is waiting."""
+        return self._clause(sentence.strip())
 
 
 def _token_chunks(toks: list[tuple[str, list[str]]]) -> Iterator[tuple[int, int]]:

@@ -93,30 +93,37 @@ _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|(?<=[，、；：])\s*")
 
 
 def split_clauses(sentence: str, language: str = "en") -> list[str]:
-    """A long sentence as clauses, split after commas, so a slow voice can start speaking after
-    the first clause (kept short: it is what the listener waits for). Short sentences stay
-    whole, and later clauses are at least a few words (no choppy "Now," on its own)."""
+    """A long sentence as chunks cut after commas, so a slow voice can start speaking after
+    the first clause (kept short: it is what the listener waits for). Each later chunk takes
+    clauses up to as many characters as are already out (synthesised while those play), so
+    there are few cuts: each costs a little prosody. Short sentences stay whole."""
     cjk = language in ("zh", "ja")
-    long_chars, first_chars, min_chars = (16, 4, 6) if cjk else (60, 10, 20)
+    long_chars, first_chars, min_chars = (16, 5, 6) if cjk else (60, 12, 20)
     text = sentence.strip()
     if len(text) <= long_chars:
         return [text] if text else []
-    clauses: list[str] = []
-    current = ""
     joiner = "" if cjk else " "
-    for piece in _CLAUSE_BREAK.split(text):
-        if not piece:
-            continue
-        current = f"{current}{joiner}{piece}" if current else piece
-        if len(current) >= (min_chars if clauses else first_chars):
-            clauses.append(current)
+    pieces = [p for p in _CLAUSE_BREAK.split(text) if p]
+    chunks: list[str] = []
+    current = ""
+    emitted = 0
+    for piece in pieces:
+        joined = f"{current}{joiner}{piece}" if current else piece
+        if chunks and current and len(joined) > max(min_chars, emitted):
+            chunks.append(current)
+            emitted += len(current)
+            joined = piece
+        current = joined
+        if not chunks and len(current) >= first_chars:
+            chunks.append(current)
+            emitted += len(current)
             current = ""
     if current:
-        if clauses and len(current) < min_chars:
-            clauses[-1] = f"{clauses[-1]}{joiner}{current}"
+        if chunks and len(current) < min_chars:
+            chunks[-1] = f"{chunks[-1]}{joiner}{current}"
         else:
-            clauses.append(current)
-    return clauses
+            chunks.append(current)
+    return chunks
 
 
 def concat_clips(sentence: str, clips: Sequence[SpeechClip]) -> SpeechClip:
@@ -131,7 +138,10 @@ def concat_clips(sentence: str, clips: Sequence[SpeechClip]) -> SpeechClip:
         offset += clip.n_samples
     audio = (np.concatenate([c.audio for c in clips]).astype(np.float32, copy=False) if clips
              else np.zeros(0, np.float32))
-    return SpeechClip(sentence, " ".join(c.spoken_text for c in clips), audio, rate,
+    spoken = ""
+    for c in clips:  # no space after a CJK clause
+        spoken += (" " if spoken and spoken[-1].isascii() else "") + c.spoken_text
+    return SpeechClip(sentence, spoken, audio, rate,
                       tuple(phonemes), tuple(words))
 
 
