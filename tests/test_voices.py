@@ -175,3 +175,11 @@ def test_studio_voices_prints_every_voice_with_its_licence(
     for name in ("en_US-joe-medium", *(f"kokoro:{p}" for p in PRESETS)):
         assert name in out
     assert "CC0" in out and "Apache-2.0" in out and "zh (Mandarin Chinese)" in out
+
+
+def test_kokoro_reads_the_shows_pronunciations(kokoro_en: TTSEngine) -> None:
+    voice = load_voice("kokoro:jf_alpha", base_dir=None, language="en", threads=2,
+                       pronunciations={"Zumo": "[[zˈuːmoʊ]]"})
+    clip = voice.synthesize("The Zumo charger.")
+    assert "zˈuːmoʊ" in "".join(s.phoneme for s in clip.phonemes)
+    assert [w.text for w in clip.words][:2] == ["The", "Zumo"]
