@@ -274,8 +274,14 @@ def main(argv: list[str] | None = None) -> int:
             return _render(demo_path, out, args.size, args.fps, "veryfast")
         if args.command == "check":
             from studio.show.loader import load_show
+            from studio.voice.registry import check_language, voice_info
 
             show = load_show(args.show)
+            # The voice must exist and speak the show's language (a render would refuse it).
+            try:
+                check_language(voice_info(show.host.voice, show.base_dir), show.show.language)
+            except UserInputError as exc:
+                raise UserInputError(f"{args.show}: [host] voice: {exc}") from None
             print(f"{args.show}: OK — {len(show.products)} products, "
                   f"voice {show.host.voice}, background {show.stage.background}")
             return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from studio.voice.kokoro_tts import MODEL_SHA256, PRESETS
 from studio.voice.piper_tts import PAUSE_SYMBOLS
 from studio.voice.registry import list_voices, load_voice, voice_info
 from studio.voice.types import SpeechClip, TTSEngine, concat_clips
+from tests.conftest import MINIMAL_SHOW
 
 EN = "This cream is only $39.99 today, and a travel bottle comes free with every order."
 ZH = "这款Nike面霜，今天只要¥39.9，买两瓶再送一个旅行装。"
@@ -183,3 +185,16 @@ def test_kokoro_reads_the_shows_pronunciations(kokoro_en: TTSEngine) -> None:
     clip = voice.synthesize("The Zumo charger.")
     assert "zˈuːmoʊ" in "".join(s.phoneme for s in clip.phonemes)
     assert [w.text for w in clip.words][:2] == ["The", "Zumo"]
+
+
+def test_studio_check_refuses_a_voice_that_cannot_speak_the_show_language(
+        write_show: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+    from studio.cli import main
+
+    zh_with_joe = MINIMAL_SHOW.replace('language = "en"', 'language = "zh"')
+    assert main(["check", str(write_show(zh_with_joe))]) == 2
+    err = capsys.readouterr().err
+    assert "cannot speak Mandarin" in err and "kokoro:jf_alpha" in err
+    missing = MINIMAL_SHOW.replace('voice = "en_US-joe-medium"', 'voice = "nope"')
+    assert main(["check", str(write_show(missing, "missing.toml"))]) == 2
+    assert main(["check", str(write_show(MINIMAL_SHOW, "ok.toml"))]) == 0
