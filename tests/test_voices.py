@@ -188,7 +188,7 @@ def test_kokoro_reads_the_shows_pronunciations(kokoro_en: TTSEngine) -> None:
 
 
 def test_studio_check_refuses_a_voice_that_cannot_speak_the_show_language(
-        write_show: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+        write_show: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
     from studio.cli import main
 
     zh_with_joe = MINIMAL_SHOW.replace('language = "en"', 'language = "zh"')
