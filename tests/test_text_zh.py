@@ -212,3 +212,21 @@ def test_jieba_caches_in_the_user_cache_dir() -> None:
     cache_dir = Path(str(jieba.dt.tmp_dir))
     assert cache_dir.is_dir() and os.access(cache_dir, os.W_OK)
     assert "livehost-studio" in str(cache_dir)
+
+
+def test_time_left_is_estimated_per_language(write_show) -> None:  # type: ignore[no-untyped-def]
+    """A Chinese character is a syllable: a Mandarin script of the same length lasts longer."""
+    from studio.program.live_program import SPOKEN_CHARS_PER_S, LiveProgram
+    from studio.show.loader import load_show
+    from tests.conftest import MINIMAL_SHOW
+
+    zh = (MINIMAL_SHOW.replace('language = "en"', 'language = "zh"')
+          .replace('voice = "en_US-joe-medium"', 'voice = "kokoro:jf_alpha"')
+          .replace("This mug costs ¥39.9 today.", "这款杯子今天只要三十九块九。"))
+    program = LiveProgram(load_show(write_show(zh)))
+    _, show_s = program.time_left_s()  # before the show: its whole script
+    assert show_s == pytest.approx(len("这款杯子今天只要三十九块九。") / SPOKEN_CHARS_PER_S["zh"],
+                                   rel=0.01)
+    english = LiveProgram(load_show(write_show(MINIMAL_SHOW, "en.toml")))
+    assert english.time_left_s()[1] == pytest.approx(
+        len("This mug costs ¥39.9 today.") / SPOKEN_CHARS_PER_S["en"], rel=0.01)
