@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from studio.core.backoff import Backoff
 from studio.engine import commands as cmd
 from studio.engine.events import Event, FrameDelivered, ModeChanged, SentenceStarted
 from studio.engine.live import LiveEngine
@@ -50,7 +51,7 @@ from studio.obs.setup import (
     setup_obs,
 )
 from studio.obs.state import ObsState
-from studio.outputs.base import Backoff, OutputSpec, OutputState
+from studio.outputs.base import OutputSpec, OutputState
 from studio.program.switcher import Mode
 from studio.show.loader import load_show
 from tests.obs_server import ObsServer, free_port

@@ -26,7 +26,6 @@ from studio.compose.compositor import StageLayout
 from studio.compose.standby import render_standby
 from studio.engine import commands as cmd
 from studio.engine.events import (
-    Event,
     FrameDelivered,
     InputsChanged,
     ModeChanged,
@@ -40,7 +39,7 @@ from studio.outputs.base import parse_target
 from studio.program.switcher import Mode
 from studio.show.loader import load_show
 from tests import facemedia
-from tests.test_live_engine import SHOW
+from tests.test_live_engine import SHOW, Recorder
 
 W, H = 640, 360
 FPS = 30
@@ -78,20 +77,6 @@ def media(tmp_path_factory: pytest.TempPathFactory, piper_voice: object) -> Medi
     facemedia.write_no_face_video(folder / "empty.mp4", duration_s=duration_s, fps=FPS,
                                   size_px=(W, H))
     return Media(folder / "face.mp4", folder / "empty.mp4", wav, speech, truth)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def __call__(self, event: Event) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type) -> list:  # type: ignore[type-arg]
-        return [e for e in self.events if isinstance(e, kind)]
-
-    def frames(self) -> list[FrameDelivered]:
-        return self.of(FrameDelivered)
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 See ``studio.inputs.base`` for the interface and why capture goes through PyAV."""
 
+from studio.core.backoff import Backoff
 from studio.inputs.base import (
     AudioInput,
-    Backoff,
     CapturedFrame,
     InputHealth,
     InputKind,

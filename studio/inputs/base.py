@@ -330,26 +330,6 @@ class LevelMeter:
         return to_dbfs(peak), to_dbfs(rms), silent, clipping
 
 
-# --- reconnecting ------------------------------------------------------------------------
-class Backoff:
-    """Reconnect delays: 0.5 s, 1, 2, 4 … up to ``max_s``, reset after a success. (The same
-    schedule as the outputs'; inputs and outputs are peers and do not import each other.)"""
-
-    def __init__(self, first_s: float = 0.5, max_s: float = 10.0) -> None:
-        self.first_s = first_s
-        self.max_s = max_s
-        self._next_s = first_s
-        self.attempts = 0
-
-    def next_delay_s(self) -> float:
-        delay = self._next_s
-        self._next_s = min(self.max_s, self._next_s * 2)
-        self.attempts += 1
-        return delay
-
-    def reset(self) -> None:
-        self._next_s = self.first_s
-        self.attempts = 0
 
 
 # --- the registry ----------------------------------------------------------------------------

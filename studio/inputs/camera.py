@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from studio.core.backoff import Backoff
 from studio.core.errors import DependencyError, StudioError, UserInputError
 from studio.inputs.base import (
     LAVFI_PREFIX,
-    Backoff,
     CapturedFrame,
     InputHealth,
     InputSpec,

@@ -23,10 +23,10 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from studio.core.backoff import Backoff
 from studio.core.errors import DependencyError, StudioError, UserInputError
 from studio.inputs.base import (
     AudioInput,
-    Backoff,
     InputHealth,
     InputSpec,
     InputState,

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from studio.core.backoff import Backoff
 from studio.core.errors import StudioError
 from studio.engine.events import Event, ModeChanged, ScriptShown, SentenceStarted
 from studio.obs.client import (
@@ -38,7 +39,6 @@ from studio.obs.setup import (
     setup_obs,
 )
 from studio.obs.state import ObsState
-from studio.outputs.base import Backoff
 from studio.show.model import format_price
 
 if TYPE_CHECKING:

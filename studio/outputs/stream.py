@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from studio.core.backoff import Backoff
 from studio.core.clock import MediaClock
 from studio.core.errors import DependencyError, UserInputError
 from studio.core.media import AudioChunk
 from studio.outputs.base import (
-    Backoff,
     FramePolicy,
     OutputSpec,
     OutputState,
