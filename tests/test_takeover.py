@@ -430,3 +430,29 @@ def test_a_voice_without_alignments_moves_the_lips_through_the_audio_to_face_mod
     print(f"jaw while speaking: {min(spoken):.2f}..{max(spoken):.2f}")
     assert max(spoken) > 0.2 and min(spoken) < 0.1  # it opens on vowels and closes between
     assert max(jaws[: max(1, first.start_samples // SPF - 2)]) < 0.05  # shut before it speaks
+
+
+def test_a_hot_microphone_is_held_under_the_true_peak_ceiling(
+        make_engine: Callable[..., tuple[LiveEngine, Recorder]], media: Media,
+        tmp_path: Path) -> None:
+    import re
+    import subprocess
+    import wave
+
+    hot = tmp_path / "hot.wav"
+    pcm = (np.clip(media.speech * 4.0, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(hot), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(pcm.tobytes())
+    out = tmp_path / "hot.mkv"
+    eng, _ = make_engine(mic=parse_mic(str(hot)), mode=Mode.HUMAN,
+                         outputs=[parse_target(str(out))])
+    eng.run_frames(90)
+    eng.close()
+    report = subprocess.run(["ffmpeg", "-nostats", "-i", str(out), "-af", "ebur128=peak=true",
+                             "-f", "null", "-"], capture_output=True, text=True,
+                            check=True).stderr
+    peak = float(re.findall(r"Peak:\s+(-?[\d.]+) dBFS", report)[-1])
+    assert peak <= -0.5, peak  # the ceiling is -1 dBTP; AAC may overshoot it a little

@@ -76,6 +76,7 @@ from studio.outputs.base import (
 )
 from studio.program.core import Pacing, Placement, ProgramCore
 from studio.program.live_program import LiveProgram
+from studio.program.loudness import TruePeakLimiter
 from studio.program.rundown import LineKind, ScriptLine
 from studio.program.switcher import DEFAULT_CROSSFADE_S, Mix, Mode, Switcher
 from studio.program.timeline import ProductSegment
@@ -353,6 +354,7 @@ class LiveEngine:
                                  on_sentence=lambda ts, audio: self._face.add_speech(
                                      ts.phonemes, audio, ts.start_samples))
         self._synth = _Synthesizer(self._tts, self._emit, prepare=self._core.level)
+        self._mic_limiter = TruePeakLimiter(self.clock.sample_rate_hz)
         self._placed: deque[Placement] = deque()  # the line being said, and the one to come
         self._last_started = -1
         self._paused = False
@@ -688,9 +690,10 @@ class LiveEngine:
         if not self._switcher.mic_audible(audio.pts_samples, n):
             return audio
         mixed = audio.samples + samples * self._switcher.mic_gains(audio.pts_samples, n)
-        np.clip(mixed, -1.0, 1.0, out=mixed)
-        return AudioChunk(audio.pts_samples, mixed.astype(np.float32, copy=False),
-                          audio.sample_rate_hz)
+        # The program's true-peak ceiling holds for the human's voice too. The microphone's
+        # next samples are not known yet, so this limiter looks ahead within the frame only.
+        limited = self._mic_limiter.process(audio.pts_samples, mixed, ())
+        return AudioChunk(audio.pts_samples, limited, audio.sample_rate_hz)
 
     def _render(self, index: int, s0: int, mix: Mix) -> tuple[npt.NDArray[np.uint8],
                                                             npt.NDArray[np.uint8] | None]:
