@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from studio.core.backoff import Backoff
 from studio.core.errors import DependencyError, StudioError, UserInputError
+from studio.core.portaudio import portaudio_devices, sounddevice_module
 from studio.inputs.base import (
     AudioInput,
     InputHealth,
@@ -44,9 +45,6 @@ WINDOW_READS = 15  # reads (~0.5 s) over which a buffer that stays too full is t
 STALL_S = 1.0  # no callback for this long: the microphone is lost
 LOST_REASON = "the microphone stopped (unplugged, or the sound server went away); reconnecting"
 CHOOSE = "choose another in Settings ▸ Inputs or with --mic"
-HOST_API_NAMES = {"JACK Audio Connection Kit": "JACK"}
-
-
 @dataclass(frozen=True, slots=True)
 class MicrophoneInfo:
     """An input device as PortAudio lists it."""
@@ -66,34 +64,11 @@ class MicrophoneInfo:
         return self.label + (" · default" if self.default else "")
 
 
-def _sounddevice() -> Any:
-    try:
-        import sounddevice
-    except OSError as exc:  # PortAudio library missing
-        raise DependencyError(f"PortAudio is not installed ({exc}); install it: "
-                              "apt-get install libportaudio2") from None
-    return sounddevice
-
-
 def list_microphones() -> list[MicrophoneInfo]:
     """Every device PortAudio can record from, the default flagged (PortAudio reads the list
     when it starts: a microphone plugged in later shows after the app restarts)."""
-    sounddevice = _sounddevice()
-    try:
-        default = int(sounddevice.query_devices(kind="input")["index"])
-    except Exception:  # no default input device
-        default = -1
-    apis = sounddevice.query_hostapis()
-    found = []
-    for info in sounddevice.query_devices():
-        if int(info["max_input_channels"]) <= 0:
-            continue
-        api = str(apis[info["hostapi"]]["name"])
-        found.append(MicrophoneInfo(str(info["name"]), int(info["index"]),
-                                    HOST_API_NAMES.get(api, api.removeprefix("Windows ")),
-                                    int(info["max_input_channels"]), int(info["index"]) == default,
-                                    round(float(info["default_samplerate"]))))
-    return found
+    return [MicrophoneInfo(d.name, d.index, d.host_api, d.channels, d.default,
+                           d.default_rate_hz) for d in portaudio_devices("input")]
 
 
 def _list_text(mics: list[MicrophoneInfo]) -> str:
@@ -186,7 +161,7 @@ class DeviceMicrophone(AudioInput):
             return device.default_rate_hz
 
     def _start_stream(self) -> None:
-        sounddevice = _sounddevice()
+        sounddevice = sounddevice_module()
         assert self.device is not None
         rate = self._device_rate(sounddevice, self.device)
         with self._lock:
@@ -288,7 +263,7 @@ class DeviceMicrophone(AudioInput):
             # skip its exit handler so the app can quit; the OS frees the device.
             import atexit
 
-            atexit.unregister(_sounddevice()._exit_handler)
+            atexit.unregister(sounddevice_module()._exit_handler)
         self.set_state(InputState.OFF)
 
     # --- the engine's side ------------------------------------------------------------------

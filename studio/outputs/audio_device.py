@@ -23,6 +23,10 @@ import numpy.typing as npt
 
 from studio.core.errors import DependencyError, UserInputError
 from studio.core.media import AudioChunk
+from studio.core.portaudio import (
+    portaudio_devices,
+    sounddevice_module,
+)
 from studio.outputs.base import (
     FramePolicy,
     Output,
@@ -62,7 +66,6 @@ def parse_device(spec: str | None) -> str | int | None:
 
 
 # --- which devices exist ------------------------------------------------------------------
-HOST_API_NAMES = {"JACK Audio Connection Kit": "JACK"}
 NO_DEVICE_FIX = ("connect speakers or headphones, or start the sound server (PipeWire, "
                  "PulseAudio or JACK), then add the audio output again")
 
@@ -83,38 +86,11 @@ class AudioDeviceInfo:
         return f"{self.index} {self.name!r} ({self.host_api})"
 
 
-def _sounddevice() -> Any:
-    try:
-        import sounddevice
-    except OSError as exc:  # PortAudio library missing
-        raise DependencyError(f"PortAudio is not installed ({exc}); install it: "
-                              "apt-get install libportaudio2") from None
-    return sounddevice
-
-
-def _default_output_index(sounddevice: Any) -> int | None:
-    try:
-        return int(sounddevice.query_devices(kind="output")["index"])
-    except Exception:  # PortAudioError: no default output device
-        return None
-
-
 def list_output_devices() -> list[AudioDeviceInfo]:
     """Every device PortAudio can play to, the default one flagged. PortAudio reads the list
     when it starts: a device plugged in later shows after a restart of the app."""
-    sounddevice = _sounddevice()
-    default = _default_output_index(sounddevice)
-    apis = sounddevice.query_hostapis()
-    devices = []
-    for info in sounddevice.query_devices():
-        if int(info["max_output_channels"]) <= 0:
-            continue
-        api = str(apis[info["hostapi"]]["name"])
-        devices.append(AudioDeviceInfo(str(info["name"]), int(info["index"]),
-                                       HOST_API_NAMES.get(api, api.removeprefix("Windows ")),
-                                       int(info["max_output_channels"]),
-                                       int(info["index"]) == default))
-    return devices
+    return [AudioDeviceInfo(d.name, d.index, d.host_api, d.channels, d.default)
+            for d in portaudio_devices("output")]
 
 
 def _opens(sounddevice: Any, device: AudioDeviceInfo, sample_rate_hz: int) -> bool:
@@ -134,7 +110,7 @@ def default_output_device(sample_rate_hz: int = 48_000) -> AudioDeviceInfo | Non
     """The system's default output device if it exists and opens, else None (no sound card,
     no sound server): then the program audio stays off rather than failing."""
     try:
-        sounddevice = _sounddevice()
+        sounddevice = sounddevice_module()
     except DependencyError:
         return None
     default = next((d for d in list_output_devices() if d.default), None)
@@ -186,7 +162,7 @@ class SoundDeviceSink:
 
     def __init__(self, device: str | int | None = None, sample_rate_hz: int = 48_000,
                  channels: int = 2, capacity_s: float = 2.0, latency_s: float = 0.05) -> None:
-        sounddevice = _sounddevice()
+        sounddevice = sounddevice_module()
         self.device = resolve_output_device(device)
         self.sample_rate_hz = sample_rate_hz
         self._ring = np.zeros(int(capacity_s * sample_rate_hz), dtype=np.float32)
