@@ -326,8 +326,7 @@ class LiveEngine:
                 self._tts = load_voice(host.voice, base_dir=self._show.base_dir,
                                        speaking_rate=host.speaking_rate,
                                        language=self._show.show.language, threads=1,
-                                       pronunciations=getattr(self._show, "pronunciations",
-                                                              None))
+                                       pronunciations=self._show.pronunciations)
             except StudioError as exc:
                 # Stay on air without a voice: the host idles, the cards and label show, and
                 # the operator can take over or fix the show file.

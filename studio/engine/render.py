@@ -89,7 +89,7 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
     clock = MediaClock(settings.fps)
     voice = tts or load_voice(show.host.voice, base_dir=show.base_dir,
                               language=show.show.language, speaking_rate=show.host.speaking_rate,
-                              pronunciations=getattr(show, "pronunciations", None))
+                              pronunciations=show.pronunciations)
     face = FaceMotion(clock, seed=show_seed(show))
     lines = plan_show(show)
     names = {p.id: p.name for p in show.products}
