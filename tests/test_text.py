@@ -438,6 +438,40 @@ def test_long_sentence_split_at_dashes_and_cjk_commas() -> None:
     assert "".join(zh_parts) == zh
 
 
+def test_a_script_without_punctuation_reads_in_bounded_sentences() -> None:
+    # 5,000 words with no sentence or clause punctuation once drove a render to 24 GB: the
+    # paragraph is cut between words into sentences a voice synthesises in bounded memory.
+    words = [f"word{i % 97}" for i in range(5000)]
+    parts = split_sentences(" ".join(words))
+    assert all(0 < len(p) <= 220 for p in parts)
+    assert " ".join(parts).split() == words  # every word, in order, none cut in two
+    zh = "今天只要¥39.9喜欢的朋友赶紧下单" * 100  # Mandarin: cut at word ends, not in a price
+    zh_parts = split_sentences(zh)
+    assert all(0 < len(p) <= 220 for p in zh_parts) and "".join(zh_parts) == zh
+    assert not any("¥39" in p[-4:] and not p.endswith("¥39.9") for p in zh_parts)
+    assert all(len(p) <= 220 for p in split_sentences("x" * 1000))  # one endless "word"
+
+
+def test_a_long_clause_streams_its_first_words_first() -> None:
+    from studio.voice.types import split_clauses
+
+    # A slow voice starts on the first words; each later chunk is at most twice what is
+    # already out (synthesised while that plays), cut at commas where it can, else between
+    # words.
+    sentence = ("This moisturising cream is only $39.99 today, and if you order in the next "
+                "ten minutes, we add a travel-size bottle for free, so tap the link below.")
+    chunks = split_clauses(sentence, "en")
+    assert chunks[0] == "This moisturising" and " ".join(chunks) == sentence
+    for k in range(1, len(chunks) - 1):
+        assert len(chunks[k]) <= 2 * max(8, sum(len(c) for c in chunks[:k]))
+    zh = "今天直播间只要¥39.9就能把这款保湿面霜带回家，买两瓶再送一个旅行装。"
+    zh_chunks = split_clauses(zh, "zh")
+    assert "".join(zh_chunks) == zh and len(zh_chunks[0]) <= 10
+    assert "¥39.9" in "".join(c for c in zh_chunks if "¥" in c)  # the price is never cut
+    assert split_clauses("Welcome back, everyone.", "en") == ["Welcome back,", "everyone."]
+    assert split_clauses("Hello there friends.", "en") == ["Hello there friends."]  # short
+
+
 def test_short_sentence_with_commas_not_split() -> None:
     assert split_sentences("Red, green, blue; all in stock — today only.") == [
         "Red, green, blue; all in stock — today only."

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final, Literal
 
+from studio.voice.types import word_cuts
+
 __all__ = [
     "INLINE_PHONEMES",
     "MARKUP",
@@ -954,9 +956,12 @@ def _is_abbreviation(paragraph: str, dot_end: int) -> bool:
 
 
 def _split_long(sentence: str, level: int = 0) -> list[str]:
-    """Cut an over-long sentence at ; then , then — so live TTS can start before its end."""
-    if len(sentence) <= _LONG_LIMIT or level >= len(_CLAUSE_BREAKS):
+    """Cut an over-long sentence at ; then , then — then between words, so live TTS can start
+    before its end and no sentence outgrows what a voice can synthesise in bounded memory."""
+    if len(sentence) <= _LONG_LIMIT:
         return [sentence]
+    if level >= len(_CLAUSE_BREAKS):
+        return _split_words(sentence)
     clauses = [c for c in _CLAUSE_BREAKS[level].split(sentence) if c.strip()]
     if len(clauses) < 2:
         return _split_long(sentence, level + 1)
@@ -975,6 +980,25 @@ def _split_long(sentence: str, level: int = 0) -> list[str]:
     for chunk in chunks:
         out.extend(_split_long(chunk.strip(), level + 1))
     return out
+
+
+def _split_words(sentence: str) -> list[str]:
+    """Pieces of at most _LONG_LIMIT characters cut between words (at spaces and, in Chinese,
+    at word ends; a single endless "word" at the limit): a script without punctuation still
+    reads in bounded sentences."""
+    cuts = set(word_cuts(sentence, "en"))
+    if any(_is_cjk(c) for c in sentence):
+        cuts.update(word_cuts(sentence, "zh"))
+    ordered = sorted(cuts)
+    out: list[str] = []
+    start = 0
+    while len(sentence) - start > _LONG_LIMIT:
+        cut = max((c for c in ordered if start < c <= start + _LONG_LIMIT),
+                  default=start + _LONG_LIMIT)
+        out.append(sentence[start:cut].strip())
+        start = cut
+    out.append(sentence[start:].strip())
+    return [piece for piece in out if piece]
 
 
 def _is_cjk(c: str) -> bool:

@@ -510,6 +510,12 @@ def segment_words_zh(text: str) -> list[str]:
     return [text[a:b] for a, b in _word_bounds(text)]
 
 
+def word_ends_zh(text: str) -> list[int]:
+    """Where a Mandarin sentence may be cut between words (the end of each word of
+    :func:`segment_words_zh`): a long clause is split there, never inside a word or a price."""
+    return [b for _, b in _word_bounds(text)]
+
+
 def spoken_words_zh(text: str) -> list[tuple[str, str]]:
     """(written word, what is said for it) for each word of :func:`segment_words_zh`.
 

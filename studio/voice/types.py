@@ -92,31 +92,73 @@ class TTSEngine(Protocol):
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|(?<=[，、；：])\s*")
 
 
+def word_cuts(text: str, language: str = "en") -> list[int]:
+    """Offsets where ``text`` may be cut between words, in order: after each run of spaces,
+    or, in Mandarin, at jieba's word ends (never inside a word, a price or a model number).
+    Japanese and Mandarin without the segmenter fall back to every character."""
+    if language == "zh":
+        try:
+            from studio.voice.text_zh import word_ends_zh
+        except ImportError:
+            pass
+        else:
+            return [e for e in word_ends_zh(text) if 0 < e < len(text)]
+    if language in ("zh", "ja"):
+        return list(range(1, len(text)))
+    return [m.end() for m in _SPACES.finditer(text) if m.start() > 0 and m.end() < len(text)]
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _cut_words(text: str, at_least: int, language: str) -> tuple[str, str]:
+    """``text`` cut at the first word boundary at or after ``at_least`` characters."""
+    cut = next((c for c in word_cuts(text, language) if c >= at_least), len(text))
+    return text[:cut].strip(), text[cut:].strip()
+
+
 def split_clauses(sentence: str, language: str = "en") -> list[str]:
-    """A long sentence as chunks cut after commas, so a slow voice can start speaking after
-    the first clause (kept short: it is what the listener waits for). Each later chunk takes
-    clauses up to as many characters as are already out (synthesised while those play), so
-    there are few cuts: each costs a little prosody. Short sentences stay whole."""
+    """A long sentence as chunks, so a slow voice can start speaking after the first one.
+
+    The first chunk is short (it is what the listener waits for): the first clause, or its
+    first words when the clause is long. Each later chunk takes clauses up to as many
+    characters as are already out (synthesised while those play), cut at commas where it can
+    and between words where a clause is longer than twice that, so there are few cuts (each
+    costs a little prosody) and no chunk outgrows the audio ahead of it. Short sentences
+    stay whole."""
     cjk = language in ("zh", "ja")
-    long_chars, first_chars, min_chars = (16, 5, 6) if cjk else (60, 12, 20)
+    long_chars, first_chars, min_chars = (8, 5, 3) if cjk else (20, 12, 8)
     text = sentence.strip()
     if len(text) <= long_chars:
         return [text] if text else []
     joiner = "" if cjk else " "
-    pieces = [p for p in _CLAUSE_BREAK.split(text) if p]
+    pending = [p for p in _CLAUSE_BREAK.split(text) if p][::-1]
     chunks: list[str] = []
     current = ""
     emitted = 0
-    for piece in pieces:
+
+    def flush(chunk: str) -> None:
+        nonlocal emitted
+        chunks.append(chunk)
+        emitted += len(chunk)
+
+    while pending:
+        piece = pending.pop()
         joined = f"{current}{joiner}{piece}" if current else piece
         if chunks and current and len(joined) > max(min_chars, emitted):
-            chunks.append(current)
-            emitted += len(current)
+            flush(current)
             joined = piece
+        budget = max(min_chars, emitted) if chunks else first_chars
+        if len(joined) > 2 * budget:
+            head, tail = _cut_words(joined, budget, language)
+            if tail:
+                flush(head)
+                current = ""
+                pending.append(tail)
+                continue
         current = joined
         if not chunks and len(current) >= first_chars:
-            chunks.append(current)
-            emitted += len(current)
+            flush(current)
             current = ""
     if current:
         if chunks and len(current) < min_chars:
