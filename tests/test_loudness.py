@@ -241,3 +241,22 @@ def test_limiter_restarts_on_a_jump() -> None:
     limiter.process(0, loud, loud[: limiter.lookahead_samples])
     out = limiter.process(10 * FRAME, np.zeros(FRAME, dtype=np.float32), np.zeros(0))
     assert not out.any()
+
+
+def test_the_microphone_leveller_settles_on_speech_and_holds_in_silence(
+        take: SpeechClip) -> None:
+    from studio.program.loudness import MicLeveller, sentence_loudness
+
+    rate = take.sample_rate_hz
+    quiet = (take.audio * np.float32(0.1)).astype(np.float32)  # -20 dB
+    leveller = MicLeveller(rate)
+    out = np.concatenate([leveller.process(quiet[i:i + 1600])
+                          for _ in range(4) for i in range(0, quiet.shape[0], 1600)])
+    settled = out[-quiet.shape[0]:]
+    assert abs(sentence_loudness(settled, rate) - TARGET_LUFS) <= 1.0
+    assert float(np.max(np.abs(np.diff(out)))) < 0.5  # a ramp, never a step
+    gain = leveller.gain_db
+    hiss = (np.random.default_rng(1).normal(0, 1e-4, 5 * rate)).astype(np.float32)  # -80 dBFS
+    for i in range(0, hiss.shape[0], 1600):
+        leveller.process(hiss[i:i + 1600])
+    assert abs(leveller.gain_db - gain) < 0.5  # pauses are not pumped up into noise

@@ -461,3 +461,39 @@ def test_a_hot_microphone_is_held_under_the_true_peak_ceiling(
                             check=True).stderr
     peak = float(re.findall(r"Peak:\s+(-?[\d.]+) dBFS", report)[-1])
     assert peak < 0.0, peak
+
+
+@pytest.mark.parametrize("gain_db", [-14.0, 8.0])
+def test_a_quiet_or_loud_microphone_goes_on_air_at_the_program_loudness(
+        make_engine: Callable[..., tuple[LiveEngine, Recorder]], media: Media,
+        tmp_path: Path, gain_db: float) -> None:
+    import re
+    import subprocess
+    import wave
+
+    from studio.program.loudness import TARGET_LUFS
+
+    mic = tmp_path / "mic.wav"
+    pcm = np.clip(media.speech * 10.0 ** (gain_db / 20.0), -1.0, 1.0)
+    with wave.open(str(mic), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes((pcm * 32767).astype("<i2").tobytes())
+    out = tmp_path / "levelled.mkv"
+    eng, _ = make_engine(mic=parse_mic(str(mic)), mode=Mode.HUMAN,
+                         outputs=[parse_target(str(out))])
+    eng.run_frames(12 * FPS)
+    eng.close()
+
+    def loudness(*args: str) -> float:
+        report = subprocess.run(["ffmpeg", "-nostats", *args, "-af", "ebur128", "-f", "null",
+                                 "-"], capture_output=True, text=True, check=True).stderr
+        return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", report)[-1])
+
+    heard = loudness("-ss", "6", "-i", str(out))  # once the leveller has settled
+    raw = loudness("-i", str(mic))
+    print(f"microphone {raw:.1f} LUFS -> on air {heard:.1f} LUFS")
+    # The file is mono; the program carries it on two channels (+3 LU). Well off the target:
+    assert abs(raw + 3.0 - TARGET_LUFS) > 2.5
+    assert abs(heard - TARGET_LUFS) <= 2.0, heard

@@ -76,7 +76,7 @@ from studio.outputs.base import (
 )
 from studio.program.core import Pacing, Placement, ProgramCore
 from studio.program.live_program import LiveProgram
-from studio.program.loudness import TruePeakLimiter
+from studio.program.loudness import MicLeveller, TruePeakLimiter
 from studio.program.rundown import LineKind, ScriptLine
 from studio.program.switcher import DEFAULT_CROSSFADE_S, Mix, Mode, Switcher
 from studio.program.timeline import ProductSegment
@@ -354,6 +354,8 @@ class LiveEngine:
                                      ts.phonemes, audio, ts.start_samples))
         self._synth = _Synthesizer(self._tts, self._emit, prepare=self._core.level)
         self._mic_limiter = TruePeakLimiter(self.clock.sample_rate_hz)
+        self._mic_leveller = MicLeveller(self.clock.sample_rate_hz)
+        self._levelled_mic: AudioInput | None = None
         self._placed: deque[Placement] = deque()  # the line being said, and the one to come
         self._last_started = -1
         self._paused = False
@@ -686,6 +688,10 @@ class LiveEngine:
             self._inputs.drop(InputKind.MIC)
             return audio
         self._puppet.hear(samples)
+        if mic is not self._levelled_mic:  # another microphone: its level is learnt afresh
+            self._mic_leveller = MicLeveller(self.clock.sample_rate_hz)
+            self._levelled_mic = mic
+        samples = self._mic_leveller.process(samples)  # the human as loud as the AI's voice
         if not self._switcher.mic_audible(audio.pts_samples, n):
             return audio
         mixed = audio.samples + samples * self._switcher.mic_gains(audio.pts_samples, n)

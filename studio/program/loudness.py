@@ -319,3 +319,84 @@ class TruePeakLimiter:
         if limited.any():
             out[limited] *= 10.0 ** (gain_db[limited] / 20.0)
         return out.astype(np.float32)
+
+
+class MicLeveller:
+    """Slow automatic gain for the microphone, towards the program's target loudness.
+
+    A human's voice goes on air at the level the AI's sentences have (``target_lufs`` as the
+    program carries it), whatever the microphone's gain. Its loudness is measured as BS.1770
+    measures a sentence (K-weighting, 400 ms blocks every 100 ms, an absolute gate at
+    ``gate_lufs`` and a relative gate 10 LU under the running level) over an exponential
+    window of ``window_s``; in pauses and silence the gain holds, so room noise is never
+    pumped up. The gain moves towards the target at most ``rate_db_per_s``, sample by sample
+    (no steps), within [``min_gain_db``, ``max_gain_db``]; the limiter after the mix still
+    catches the peaks. It runs on every microphone chunk, on air or not, so it has settled
+    when the human goes on air.
+    """
+
+    def __init__(self, sample_rate_hz: int, target_lufs: float = TARGET_LUFS,
+                 channels: int = PLAYOUT_CHANNELS, window_s: float = 3.0,
+                 gate_lufs: float = -45.0, rate_db_per_s: float = 6.0,
+                 min_gain_db: float = -12.0, max_gain_db: float = MAX_SENTENCE_GAIN_DB) -> None:
+        self.sample_rate_hz = sample_rate_hz
+        self.target_lufs = target_lufs
+        self._channels = channels
+        self._sos = k_weighting_sos(sample_rate_hz)
+        self._zi = np.zeros((self._sos.shape[0], 2), dtype=np.float64)
+        self._step = round(STEP_S * sample_rate_hz)
+        self._steps_per_block = round(BLOCK_S / STEP_S)
+        self._alpha = 1.0 - math.exp(-STEP_S / window_s)
+        self._gate_lufs = gate_lufs
+        self._rate_db_per_sample = rate_db_per_s / sample_rate_hz
+        self._min_gain_db = min_gain_db
+        self._max_gain_db = max_gain_db
+        self._partial = 0.0  # sum of squares of the step being filled
+        self._filled = 0  # its samples so far
+        self._steps: list[float] = []  # mean squares of the last steps (one block)
+        self._power = 0.0  # windowed mean square of the gated blocks
+        self._weight = 0.0  # how much of the window has been heard (0..1)
+        self.gain_db = 0.0
+
+    @property
+    def loudness_lufs(self) -> float:
+        """The microphone's loudness before the gain, as the program carries it."""
+        if self._weight <= 0.0 or self._power <= 0.0:
+            return -math.inf
+        return float(_lufs(self._channels * self._power / self._weight))
+
+    def _measure(self, weighted: FloatArray) -> None:
+        squares = weighted * weighted
+        at = 0
+        while at < squares.shape[0]:
+            take = min(self._step - self._filled, squares.shape[0] - at)
+            self._partial += float(squares[at:at + take].sum())
+            self._filled += take
+            at += take
+            if self._filled < self._step:
+                break
+            self._steps = [*self._steps[1 - self._steps_per_block:], self._partial / self._step]
+            self._partial, self._filled = 0.0, 0
+            if len(self._steps) < self._steps_per_block:
+                continue
+            block = sum(self._steps) / self._steps_per_block
+            lufs = float(_lufs(self._channels * block)) if block > 0.0 else -math.inf
+            if lufs > self._gate_lufs and lufs > self.loudness_lufs + RELATIVE_GATE_LU:
+                self._power += self._alpha * (block - self._power)
+                self._weight += self._alpha * (1.0 - self._weight)
+
+    def process(self, chunk: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        x = np.asarray(chunk, dtype=np.float64).reshape(-1)
+        n = x.shape[0]
+        if n == 0:
+            return np.zeros(0, dtype=np.float32)
+        weighted, self._zi = sosfilt(self._sos, x, zi=self._zi)
+        self._measure(weighted)
+        start_db = self.gain_db
+        if math.isfinite(self.loudness_lufs):
+            wanted = float(np.clip(self.target_lufs - self.loudness_lufs,
+                                   self._min_gain_db, self._max_gain_db))
+            limit = self._rate_db_per_sample * n
+            self.gain_db = start_db + float(np.clip(wanted - start_db, -limit, limit))
+        ramp = np.linspace(start_db, self.gain_db, n, endpoint=False)
+        return (x * 10.0 ** (ramp / 20.0)).astype(np.float32)
