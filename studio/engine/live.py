@@ -98,6 +98,7 @@ KEEP_SEGMENTS = 3  # product segments the live core keeps (the card on screen an
 DEVICE_STALL_S = 0.75  # a device that consumes nothing for this long is treated as gone
 LATE_FRAMES = 3  # a frame later than this many frame periods is dropped, not shown
 SYNTHESIS_NICENESS = 10  # the voice works a sentence ahead: it yields to the frame loop
+SYNTH_KEEP_RESULTS = 32  # synthesised lines kept until taken (a bounded cache)
 
 
 class _Mute:
@@ -148,7 +149,7 @@ class _Synthesizer:
                 continue
             with self._lock:
                 self._results[line] = clip
-                if len(self._results) > 32:  # lines the plan moved away from
+                if len(self._results) > SYNTH_KEEP_RESULTS:  # lines the plan moved away from
                     for stale in list(self._results)[:8]:
                         del self._results[stale]
 
