@@ -15,7 +15,7 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from fractions import Fraction
@@ -114,7 +114,12 @@ class _Mute:
 
 
 class _Synthesizer:
-    """Synthesises requested lines on its own thread; results are kept until taken."""
+    """Synthesises requested lines on its own thread; results are kept until taken.
+
+    The cache is bounded (``SYNTH_KEEP_RESULTS``, least recently asked for first out): lines
+    the plan moved away from would otherwise pile up all day. A line pushed out is forgotten
+    as asked for, so when the run-down comes back to it, asking again synthesises it again:
+    a line is never lost, only said a little later."""
 
     def __init__(self, tts: TTSEngine, on_problem: Callable[[Problem], None],
                  prepare: Callable[[SpeechClip], object] | None = None) -> None:
@@ -122,9 +127,11 @@ class _Synthesizer:
         self._on_problem = on_problem
         self._prepare = prepare  # work done once per clip, here rather than on the frame loop
         self._requests: queue.Queue[ScriptLine | None] = queue.Queue()
-        self._results: dict[ScriptLine, SpeechClip] = {}
-        self._failed: set[ScriptLine] = set()
-        self._asked: set[ScriptLine] = set()
+        # Synthesised (a clip) or failed (None), in the order they were last asked for.
+        self._results: OrderedDict[ScriptLine, SpeechClip | None] = OrderedDict()
+        self._asked: set[ScriptLine] = set()  # queued, being synthesised, or in _results
+        self._keep = max(2, SYNTH_KEEP_RESULTS)  # the line due and the one after it
+        self.evicted = 0  # lines pushed out of the cache (said later, synthesised again)
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="tts", daemon=True)
         self._thread.start()
@@ -135,27 +142,40 @@ class _Synthesizer:
             line = self._requests.get()
             if line is None:
                 return
+            clip: SpeechClip | None = None
             try:
                 clip = self._tts.synthesize(line.text)
                 if self._prepare is not None:
                     self._prepare(clip)  # its loudness: ~10 ms a sentence, off the frame loop
             except Exception as exc:
-                with self._lock:
-                    self._failed.add(line)
+                clip = None
                 self._on_problem(Problem(f"the voice could not say {line.text!r}: {exc}",
                                          "the line is skipped; check the voice files",
                                          code="voice.line_failed",
                                          args=(("text", line.text), ("error", str(exc)))))
-                continue
             with self._lock:
-                self._results[line] = clip
-                if len(self._results) > SYNTH_KEEP_RESULTS:  # lines the plan moved away from
-                    for stale in list(self._results)[:8]:
-                        del self._results[stale]
+                self._keep_result(line, clip)
+
+    def _keep_result(self, line: ScriptLine, clip: SpeechClip | None) -> None:
+        """Hold ``line``'s result (under the lock), pushing the least recently asked for out
+        of a full cache and forgetting that it was asked for."""
+        self._results[line] = clip
+        self._results.move_to_end(line)
+        self._asked.add(line)
+        while len(self._results) > self._keep:
+            stale, _ = self._results.popitem(last=False)
+            self._asked.discard(stale)
+            self.evicted += 1
+            _LOG.info("synthesis cache full: %r is dropped, and synthesised again if it "
+                      "comes up", stale.text)
 
     def request(self, line: ScriptLine) -> None:
+        """Synthesise ``line`` unless it is queued or done; a line asked for again moves to
+        the back of the cache's queue to leave."""
         with self._lock:
             if line in self._asked:
+                if line in self._results:
+                    self._results.move_to_end(line)
                 return
             self._asked.add(line)
         self._requests.put(line)
@@ -163,24 +183,28 @@ class _Synthesizer:
     def put_back(self, line: ScriptLine, clip: SpeechClip) -> None:
         """A clip taken but not said (the plan changed): kept for when the line comes up."""
         with self._lock:
-            self._results[line] = clip
-            self._asked.add(line)
+            self._keep_result(line, clip)
 
     def take(self, line: ScriptLine) -> SpeechClip | bool | None:
-        """The clip, None if still pending, False if synthesis failed."""
+        """The clip, None if still pending (or not asked for), False if synthesis failed."""
         with self._lock:
-            if line in self._failed:
-                self._failed.discard(line)
-                self._asked.discard(line)
-                return False
-            clip = self._results.pop(line, None)
-            if clip is not None:
-                self._asked.discard(line)
-            return clip
+            if line not in self._results:
+                return None
+            clip = self._results.pop(line)
+            self._asked.discard(line)
+            return False if clip is None else clip
 
     @property
     def pending(self) -> int:
-        return self._requests.qsize() + len(self._asked) - len(self._results)
+        """Lines asked for and not synthesised yet."""
+        with self._lock:
+            return len(self._asked) - len(self._results)
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        """(results held, lines asked for): both bounded, for the supervisor and the tests."""
+        with self._lock:
+            return len(self._results), len(self._asked)
 
     def close(self) -> None:
         self._requests.put(None)
@@ -759,6 +783,7 @@ class LiveEngine:
         clip = self._synth.take(line)
         while clip is None and not self._realtime:  # unpaced runs wait: deterministic output
             time.sleep(0.002)
+            self._synth.request(line)  # asked again if the cache had to let it go
             clip = self._synth.take(line)
         if clip is None:
             return  # still synthesising: the host stays alive, idle, until it is ready
