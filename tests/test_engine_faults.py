@@ -5,15 +5,18 @@ Real components: Piper's joe voice, vispy on EGL, PyAV, ``python -m studio`` in 
 
 from __future__ import annotations
 
+import ast
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
 from studio.engine import commands as cmd
 from studio.engine import live
-from studio.engine.events import Event, SentenceStarted
+from studio.engine.events import Event, FrameDelivered, Problem, SentenceStarted
 from studio.engine.live import LiveEngine
 from studio.show.loader import load_show
 
@@ -48,6 +51,12 @@ class Recorder:
 
     def sentences(self) -> list[SentenceStarted]:
         return [e for e in self.events if isinstance(e, SentenceStarted)]
+
+    def problems(self) -> list[Problem]:
+        return [e for e in self.events if isinstance(e, Problem)]
+
+    def frames(self) -> list[FrameDelivered]:
+        return [e for e in self.events if isinstance(e, FrameDelivered)]
 
 
 def _within(timeout_s: float, body: Callable[[], None], why: Callable[[], str]) -> None:
@@ -121,3 +130,114 @@ def test_lines_evicted_from_the_synthesis_cache_are_still_spoken(
     # The cache stayed within its bound the whole time, and so did the lines it waits for.
     assert max(results for results, _ in sizes) <= keep
     assert max(asked for _, asked in sizes) <= keep + 2
+
+
+SHORT_SHOW = """
+[show]
+title = "Fault Test"
+intro = "Welcome to the show."
+
+[host]
+voice = "en_US-joe-medium"
+
+[[products]]
+id = "mug"
+name = "Coffee Mug"
+price = 10
+currency = "USD"
+script = "This mug holds tea. It is blue. It is on sale today."
+"""
+
+
+def test_a_persistent_render_fault_is_reported_a_few_times_and_the_picture_holds(
+        write_show: Callable[[str], Path], piper_voice: object, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The renderer raises on every frame for 600 frames (20 s): a handful of problems, not
+    600; the recording gets every frame, the last good picture standing in."""
+    recording = tmp_path / "fault.mp4"
+    eng = LiveEngine(load_show(write_show(SHORT_SHOW)), width_px=W, height_px=H,
+                     realtime=False, tts=piper_voice)  # type: ignore[arg-type]
+    rec = Recorder()
+    eng.subscribe(rec)
+    eng.send(cmd.StartRecording(recording))
+    good_frames, bad_frames = 45, 600
+    eng.run_frames(good_frames)
+    last_good = rec.frames()[-1].rgba.copy()
+    failures = [0]
+
+    def broken_draw(*_args: object, **_kwargs: object) -> None:
+        failures[0] += 1
+        raise RuntimeError(f"GL context lost (draw call {failures[0]})")  # new text each time
+
+    monkeypatch.setattr(eng._renderer, "draw", broken_draw)
+    eng.run_frames(bad_frames)
+    eng.send(cmd.StopRecording())
+    eng.run_frames(1)
+    eng.close()
+    assert failures[0] >= bad_frames  # it really failed every frame
+
+    faults = [p for p in rec.problems() if p.code == "frame.render_failed"]
+    # 20 s of show time: the first report, then one every 10 s with a count.
+    assert 2 <= len(faults) <= 3, [p.message for p in faults]
+    assert "repeats" not in dict(faults[0].args)
+    repeats = [int(dict(p.args)["repeats"]) for p in faults[1:]]
+    assert all(n >= 250 for n in repeats), repeats
+    assert "more times" in faults[1].message
+    assert all(p.code for p in rec.problems())
+    assert eng.problems_remembered <= 3  # one entry for the fault, not one per frame
+
+    # Every frame went out; during the fault the picture is the last good one, not black.
+    frames = rec.frames()
+    assert len(frames) == good_frames + bad_frames + 1
+    assert [f.index for f in frames] == list(range(len(frames)))
+    for frame in frames[good_frames:]:
+        assert np.array_equal(frame.rgba, last_good)
+    assert last_good[:, :, :3].mean() > 10  # a picture, not black
+    with av.open(str(recording)) as container:
+        n_video = sum(1 for _ in container.decode(video=0))
+    assert n_video == good_frames + bad_frames
+
+
+def test_the_problem_table_stays_bounded_with_many_different_problems(
+        write_show: Callable[[str], Path], piper_voice: object) -> None:
+    """Thousands of distinct problems (every line of a long show failing, say) are each
+    reported, and the table that deduplicates them keeps at most PROBLEM_TABLE_SIZE."""
+    eng = LiveEngine(load_show(write_show(SHORT_SHOW)), width_px=W, height_px=H,
+                     realtime=False, tts=piper_voice)  # type: ignore[arg-type]
+    rec = Recorder()
+    eng.subscribe(rec)
+    for n in range(2000):
+        eng._emit(Problem(f"the voice could not say 'line {n}': boom", code="voice.line_failed",
+                          args=(("text", f"line {n}"), ("error", "boom"))))
+    assert len(rec.problems()) == 2000
+    assert eng.problems_remembered == live.PROBLEM_TABLE_SIZE
+    eng._emit(Problem("the voice could not say 'line 1999': boom", code="voice.line_failed",
+                      args=(("text", "line 1999"), ("error", "boom"))))
+    assert len(rec.problems()) == 2000  # still remembered: reported once
+
+
+ENGINE_SOURCES = ("studio/engine", "studio/program", "studio/outputs")
+
+
+def _literal_codes(node: ast.expr) -> bool:
+    """A dotted string literal, or a choice between such literals."""
+    if isinstance(node, ast.IfExp):
+        return _literal_codes(node.body) and _literal_codes(node.orelse)
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value
+
+
+def test_every_problem_the_engine_emits_has_a_code() -> None:
+    """A front end translates problems by code and the dedupe keys on it: every
+    ``Problem(...)`` in the engine, program and outputs names a literal, dotted code."""
+    root = Path(__file__).resolve().parents[1]
+    sites = []
+    for folder in ENGINE_SOURCES:
+        for path in sorted((root / folder).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Problem":
+                    code = next((k.value for k in node.keywords if k.arg == "code"), None)
+                    where = f"{path.relative_to(root)}:{node.lineno}"
+                    sites.append(where)
+                    assert code is not None and _literal_codes(code), \
+                        f"{where}: Problem without a stable code"
+    assert len(sites) >= 20

@@ -99,6 +99,33 @@ DEVICE_STALL_S = 0.75  # a device that consumes nothing for this long is treated
 LATE_FRAMES = 3  # a frame later than this many frame periods is dropped, not shown
 SYNTHESIS_NICENESS = 10  # the voice works a sentence ahead: it yields to the frame loop
 SYNTH_KEEP_RESULTS = 32  # synthesised lines kept until taken (a bounded cache)
+PROBLEM_REPEAT_S = 10.0  # a persisting problem is reported again at most this often, counted
+RENDER_FAILURE_LOG_EVERY = 300  # a renderer failing every frame logs its traceback this seldom
+PROBLEM_TABLE_SIZE = 256  # problems remembered to deduplicate them (least recently seen out)
+# A problem is known by its code and its args, less an occurrence's details (a frame index);
+# these codes come every frame from one broken component, whatever their error says.
+_VOLATILE_ARGS = frozenset({"index"})
+_ONE_COMPONENT_CODES = frozenset({"frame.render_failed", "engine.speech_failed"})
+
+
+def problem_key(problem: Problem) -> tuple[str, ...]:
+    """What makes two problems the same problem (to report it once, not every frame)."""
+    if not problem.code:
+        return ("", problem.message)
+    if problem.code in _ONE_COMPONENT_CODES:
+        return (problem.code,)
+    return (problem.code, *(f"{name}={value}" for name, value in problem.args
+                            if name not in _VOLATILE_ARGS))
+
+
+class _Seen:
+    """A problem's last report (show time) and how often it came since, unreported."""
+
+    __slots__ = ("reported_at_samples", "repeats")
+
+    def __init__(self, reported_at_samples: int) -> None:
+        self.reported_at_samples = reported_at_samples
+        self.repeats = 0
 
 
 class _Mute:
@@ -244,7 +271,8 @@ class LiveEngine:
         self._stop_at_samples: int | None = None
         self._scheduled: list[tuple[int, int, cmd.Command]] = []  # (at, order, command) heap
         self._done = threading.Event()
-        self._problems_seen: dict[str, float] = {}
+        self._problems_seen: OrderedDict[tuple[str, ...], _Seen] = OrderedDict()
+        self._problems_lock = threading.Lock()  # problems come from the voice's thread too
         self._camera_wanted = camera
         self._mic_wanted = mic
         self._switcher = Switcher(self.clock.sample_rate_hz, mode, crossfade_s)
@@ -330,15 +358,50 @@ class LiveEngine:
     # --- the engine thread ----------------------------------------------------------------
     def _emit(self, event: Event) -> None:
         if isinstance(event, Problem):  # the same problem every frame is one message
-            now = time.monotonic()
-            if now - self._problems_seen.get(event.message, -1e9) < 10.0:
+            deduplicated = self._deduplicate(event)
+            if deduplicated is None:
                 return
-            self._problems_seen[event.message] = now
+            event = deduplicated
         for callback in list(self._subscribers):
             try:
                 callback(event)
             except Exception:  # a broken subscriber must not stop the show
                 _LOG.exception("event subscriber failed on %s", type(event).__name__)
+
+    def _deduplicate(self, problem: Problem) -> Problem | None:
+        """The problem to report, or None while the same one was reported less than
+        ``PROBLEM_REPEAT_S`` of show time ago; a report after a quiet spell says how often it
+        came meanwhile. The table is bounded (``PROBLEM_TABLE_SIZE``, least recently seen
+        out), so a fault that persists all day costs a report every few seconds, no memory."""
+        key = problem_key(problem)
+        now = self.clock.frame_start_sample(self._frame_index)
+        window = self.clock.s_to_samples(PROBLEM_REPEAT_S)
+        with self._problems_lock:
+            seen = self._problems_seen.get(key)
+            if seen is None:
+                self._problems_seen[key] = _Seen(now)
+                while len(self._problems_seen) > PROBLEM_TABLE_SIZE:
+                    self._problems_seen.popitem(last=False)
+                return problem
+            self._problems_seen.move_to_end(key)
+            if now - seen.reported_at_samples < window:
+                seen.repeats += 1
+                return None
+            repeats, since = seen.repeats, seen.reported_at_samples
+            seen.reported_at_samples, seen.repeats = now, 0
+        if not repeats:
+            return problem
+        since_s = (now - since) / self.clock.sample_rate_hz
+        return replace(problem, message=f"{problem.message} (again: {repeats} more times in "
+                       f"the last {since_s:.0f} s)",
+                       args=(*problem.args, ("repeats", str(repeats)),
+                             ("since_s", f"{since_s:.0f}")))
+
+    @property
+    def problems_remembered(self) -> int:
+        """Entries of the (bounded) table that deduplicates problems."""
+        with self._problems_lock:
+            return len(self._problems_seen)
 
     def _setup(self) -> None:
         voice_problem: Problem | None = None
@@ -403,7 +466,8 @@ class LiveEngine:
         self._delivery_times: deque[float] = deque(maxlen=int(float(self.fps)) * 2)
         self._shown_product: str | bool | None = False
         self._ended_emitted = False
-        self._last_rgba: npt.NDArray[np.uint8] = self._standby
+        self._last_rgba: npt.NDArray[np.uint8] = self._standby  # the last good picture
+        self._render_failures = 0
         self._queue_dirty = True
         # Draw one picture now: llvmpipe compiles each shader on its first use (a few hundred
         # ms), which must not happen on air.
@@ -661,14 +725,16 @@ class LiveEngine:
             if render:
                 try:
                     rgba, yuv = self._render(index, s0, mix)
+                    self._last_rgba = rgba
                 except Exception as exc:
-                    _LOG.exception("frame %d failed", index)
+                    if self._render_failures % RENDER_FAILURE_LOG_EVERY == 0:  # not per frame
+                        _LOG.exception("frame %d failed", index)
+                    self._render_failures += 1
                     self._emit(Problem(f"frame {index} could not be rendered: {exc}",
-                                       "the output shows the standby picture meanwhile",
+                                       "the output holds the last good picture meanwhile",
                                        code="frame.render_failed",
                                        args=(("index", str(index)), ("error", str(exc)))))
-                    rgba, yuv = self._standby, None
-                self._last_rgba = rgba
+                    rgba, yuv = self._last_rgba, None  # never black: the last good picture
                 self._delivered += 1
                 self._delivery_times.append(time.monotonic())
             else:
