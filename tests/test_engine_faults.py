@@ -6,7 +6,12 @@ Real components: Piper's joe voice, vispy on EGL, PyAV, ``python -m studio`` in 
 from __future__ import annotations
 
 import ast
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -241,3 +246,44 @@ def test_every_problem_the_engine_emits_has_a_code() -> None:
                     assert code is not None and _literal_codes(code), \
                         f"{where}: Problem without a stable code"
     assert len(sites) >= 20
+
+
+MUG_SCRIPT = " ".join(f"This is sentence number {n} about the mug." for n in range(60))
+LONG_SHOW = SHORT_SHOW.replace(
+    'script = "This mug holds tea. It is blue. It is on sale today."',
+    f'script = "{MUG_SCRIPT}"')
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_render_stopped_by_a_signal_leaves_no_partial_file(
+        write_show: Callable[[str], Path], tmp_path: Path, signum: int) -> None:
+    """``studio render`` sent SIGTERM (a service stopping) or SIGHUP (its terminal closed)
+    mid-render removes its hidden .part files, says why it stopped and exits 128 + signal."""
+    show = write_show(LONG_SHOW)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studio", "render", str(show), "--out",
+         str(out_dir / "show.mp4"), "--size", "320x180", "--preset", "ultrafast"],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 90
+        while not any(out_dir.glob("*.part")):  # the MP4 is being written
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the render never started writing"
+            time.sleep(0.05)
+        time.sleep(0.5)  # well into the encoding
+        assert proc.poll() is None, "the render ended before the signal; make the show longer"
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signum, stderr
+    assert sorted(p.name for p in out_dir.iterdir()) == []  # no .part, no half an MP4
+    name = signal.Signals(signum).name
+    assert f"stopped by {name}; no output file was left behind" in stderr
+    assert "Traceback" not in stderr

@@ -121,7 +121,7 @@ def problem_key(problem: Problem) -> tuple[str, ...]:
 class _Seen:
     """A problem's last report (show time) and how often it came since, unreported."""
 
-    __slots__ = ("reported_at_samples", "repeats")
+    __slots__ = ("repeats", "reported_at_samples")
 
     def __init__(self, reported_at_samples: int) -> None:
         self.reported_at_samples = reported_at_samples
