@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -92,7 +93,8 @@ def test_lines_evicted_from_the_synthesis_cache_are_still_spoken(
     keep = 3
     monkeypatch.setattr(live, "SYNTH_KEEP_RESULTS", keep)
     eng = LiveEngine(load_show(write_show(LOOPING_SHOW)), width_px=W, height_px=H,
-                     realtime=False, tts=piper_voice)  # type: ignore[arg-type]
+                     fps=Fraction(10), realtime=False,  # few frames: this is about speech
+                     tts=piper_voice)  # type: ignore[arg-type]
     rec = Recorder()
     eng.subscribe(rec)
     jumped_at: list[int] = []
