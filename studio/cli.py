@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 from studio import __version__
@@ -65,6 +70,46 @@ class ProgressBar:
             self._stream.write("\n")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a service manager, a closed terminal): the path Ctrl+C takes, so a
+    render removes its temporary files; the exit status is 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+TERMINATING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                            if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def signals_interrupt(signums: tuple[int, ...] = TERMINATING_SIGNALS) -> Iterator[None]:
+    """While inside, these signals raise ``Terminated`` in the main thread (once: a second
+    one while the clean-up runs is ignored); the previous handlers come back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if fired:
+            return  # the clean-up is under way: let it finish
+        fired.append(signum)
+        raise Terminated(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in signums}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _render(show_path: Path, out: Path, size: tuple[int, int], fps: Fraction,
             preset: str) -> int:
     from studio.engine.render import RenderSettings, render_show
@@ -76,8 +121,9 @@ def _render(show_path: Path, out: Path, size: tuple[int, int], fps: Fraction,
     out.parent.mkdir(parents=True, exist_ok=True)
     bar = ProgressBar(sys.stderr)
     try:
-        result = render_show(show, out, RenderSettings(size[0], size[1], fps, preset=preset),
-                             progress=bar)
+        with signals_interrupt():
+            result = render_show(show, out, RenderSettings(size[0], size[1], fps,
+                                                           preset=preset), progress=bar)
     finally:
         bar.finish()
     print(f"Rendered {result.video_path} ({result.duration_s:.1f} s, {result.frames} frames, "
@@ -311,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     except StudioError as exc:
         print(f"studio: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated as exc:
+        print(f"studio: stopped by {exc.name}; no output file was left behind",
+              file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("studio: interrupted; no output file was left behind", file=sys.stderr)
         return 130

@@ -15,7 +15,7 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from fractions import Fraction
@@ -98,6 +98,34 @@ KEEP_SEGMENTS = 3  # product segments the live core keeps (the card on screen an
 DEVICE_STALL_S = 0.75  # a device that consumes nothing for this long is treated as gone
 LATE_FRAMES = 3  # a frame later than this many frame periods is dropped, not shown
 SYNTHESIS_NICENESS = 10  # the voice works a sentence ahead: it yields to the frame loop
+SYNTH_KEEP_RESULTS = 32  # synthesised lines kept until taken (a bounded cache)
+PROBLEM_REPEAT_S = 10.0  # a persisting problem is reported again at most this often, counted
+RENDER_FAILURE_LOG_EVERY = 300  # a renderer failing every frame logs its traceback this seldom
+PROBLEM_TABLE_SIZE = 256  # problems remembered to deduplicate them (least recently seen out)
+# A problem is known by its code and its args, less an occurrence's details (a frame index);
+# these codes come every frame from one broken component, whatever their error says.
+_VOLATILE_ARGS = frozenset({"index"})
+_ONE_COMPONENT_CODES = frozenset({"frame.render_failed", "engine.speech_failed"})
+
+
+def problem_key(problem: Problem) -> tuple[str, ...]:
+    """What makes two problems the same problem (to report it once, not every frame)."""
+    if not problem.code:
+        return ("", problem.message)
+    if problem.code in _ONE_COMPONENT_CODES:
+        return (problem.code,)
+    return (problem.code, *(f"{name}={value}" for name, value in problem.args
+                            if name not in _VOLATILE_ARGS))
+
+
+class _Seen:
+    """A problem's last report (show time) and how often it came since, unreported."""
+
+    __slots__ = ("repeats", "reported_at_samples")
+
+    def __init__(self, reported_at_samples: int) -> None:
+        self.reported_at_samples = reported_at_samples
+        self.repeats = 0
 
 
 class _Mute:
@@ -113,7 +141,12 @@ class _Mute:
 
 
 class _Synthesizer:
-    """Synthesises requested lines on its own thread; results are kept until taken."""
+    """Synthesises requested lines on its own thread; results are kept until taken.
+
+    The cache is bounded (``SYNTH_KEEP_RESULTS``, least recently asked for first out): lines
+    the plan moved away from would otherwise pile up all day. A line pushed out is forgotten
+    as asked for, so when the run-down comes back to it, asking again synthesises it again:
+    a line is never lost, only said a little later."""
 
     def __init__(self, tts: TTSEngine, on_problem: Callable[[Problem], None],
                  prepare: Callable[[SpeechClip], object] | None = None) -> None:
@@ -121,9 +154,11 @@ class _Synthesizer:
         self._on_problem = on_problem
         self._prepare = prepare  # work done once per clip, here rather than on the frame loop
         self._requests: queue.Queue[ScriptLine | None] = queue.Queue()
-        self._results: dict[ScriptLine, SpeechClip] = {}
-        self._failed: set[ScriptLine] = set()
-        self._asked: set[ScriptLine] = set()
+        # Synthesised (a clip) or failed (None), in the order they were last asked for.
+        self._results: OrderedDict[ScriptLine, SpeechClip | None] = OrderedDict()
+        self._asked: set[ScriptLine] = set()  # queued, being synthesised, or in _results
+        self._keep = max(2, SYNTH_KEEP_RESULTS)  # the line due and the one after it
+        self.evicted = 0  # lines pushed out of the cache (said later, synthesised again)
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="tts", daemon=True)
         self._thread.start()
@@ -134,27 +169,40 @@ class _Synthesizer:
             line = self._requests.get()
             if line is None:
                 return
+            clip: SpeechClip | None = None
             try:
                 clip = self._tts.synthesize(line.text)
                 if self._prepare is not None:
                     self._prepare(clip)  # its loudness: ~10 ms a sentence, off the frame loop
             except Exception as exc:
-                with self._lock:
-                    self._failed.add(line)
+                clip = None
                 self._on_problem(Problem(f"the voice could not say {line.text!r}: {exc}",
                                          "the line is skipped; check the voice files",
                                          code="voice.line_failed",
                                          args=(("text", line.text), ("error", str(exc)))))
-                continue
             with self._lock:
-                self._results[line] = clip
-                if len(self._results) > 32:  # lines the plan moved away from
-                    for stale in list(self._results)[:8]:
-                        del self._results[stale]
+                self._keep_result(line, clip)
+
+    def _keep_result(self, line: ScriptLine, clip: SpeechClip | None) -> None:
+        """Hold ``line``'s result (under the lock), pushing the least recently asked for out
+        of a full cache and forgetting that it was asked for."""
+        self._results[line] = clip
+        self._results.move_to_end(line)
+        self._asked.add(line)
+        while len(self._results) > self._keep:
+            stale, _ = self._results.popitem(last=False)
+            self._asked.discard(stale)
+            self.evicted += 1
+            _LOG.info("synthesis cache full: %r is dropped, and synthesised again if it "
+                      "comes up", stale.text)
 
     def request(self, line: ScriptLine) -> None:
+        """Synthesise ``line`` unless it is queued or done; a line asked for again moves to
+        the back of the cache's queue to leave."""
         with self._lock:
             if line in self._asked:
+                if line in self._results:
+                    self._results.move_to_end(line)
                 return
             self._asked.add(line)
         self._requests.put(line)
@@ -162,24 +210,28 @@ class _Synthesizer:
     def put_back(self, line: ScriptLine, clip: SpeechClip) -> None:
         """A clip taken but not said (the plan changed): kept for when the line comes up."""
         with self._lock:
-            self._results[line] = clip
-            self._asked.add(line)
+            self._keep_result(line, clip)
 
     def take(self, line: ScriptLine) -> SpeechClip | bool | None:
-        """The clip, None if still pending, False if synthesis failed."""
+        """The clip, None if still pending (or not asked for), False if synthesis failed."""
         with self._lock:
-            if line in self._failed:
-                self._failed.discard(line)
-                self._asked.discard(line)
-                return False
-            clip = self._results.pop(line, None)
-            if clip is not None:
-                self._asked.discard(line)
-            return clip
+            if line not in self._results:
+                return None
+            clip = self._results.pop(line)
+            self._asked.discard(line)
+            return False if clip is None else clip
 
     @property
     def pending(self) -> int:
-        return self._requests.qsize() + len(self._asked) - len(self._results)
+        """Lines asked for and not synthesised yet."""
+        with self._lock:
+            return len(self._asked) - len(self._results)
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        """(results held, lines asked for): both bounded, for the supervisor and the tests."""
+        with self._lock:
+            return len(self._results), len(self._asked)
 
     def close(self) -> None:
         self._requests.put(None)
@@ -219,7 +271,8 @@ class LiveEngine:
         self._stop_at_samples: int | None = None
         self._scheduled: list[tuple[int, int, cmd.Command]] = []  # (at, order, command) heap
         self._done = threading.Event()
-        self._problems_seen: dict[str, float] = {}
+        self._problems_seen: OrderedDict[tuple[str, ...], _Seen] = OrderedDict()
+        self._problems_lock = threading.Lock()  # problems come from the voice's thread too
         self._camera_wanted = camera
         self._mic_wanted = mic
         self._switcher = Switcher(self.clock.sample_rate_hz, mode, crossfade_s)
@@ -305,15 +358,50 @@ class LiveEngine:
     # --- the engine thread ----------------------------------------------------------------
     def _emit(self, event: Event) -> None:
         if isinstance(event, Problem):  # the same problem every frame is one message
-            now = time.monotonic()
-            if now - self._problems_seen.get(event.message, -1e9) < 10.0:
+            deduplicated = self._deduplicate(event)
+            if deduplicated is None:
                 return
-            self._problems_seen[event.message] = now
+            event = deduplicated
         for callback in list(self._subscribers):
             try:
                 callback(event)
             except Exception:  # a broken subscriber must not stop the show
                 _LOG.exception("event subscriber failed on %s", type(event).__name__)
+
+    def _deduplicate(self, problem: Problem) -> Problem | None:
+        """The problem to report, or None while the same one was reported less than
+        ``PROBLEM_REPEAT_S`` of show time ago; a report after a quiet spell says how often it
+        came meanwhile. The table is bounded (``PROBLEM_TABLE_SIZE``, least recently seen
+        out), so a fault that persists all day costs a report every few seconds, no memory."""
+        key = problem_key(problem)
+        now = self.clock.frame_start_sample(self._frame_index)
+        window = self.clock.s_to_samples(PROBLEM_REPEAT_S)
+        with self._problems_lock:
+            seen = self._problems_seen.get(key)
+            if seen is None:
+                self._problems_seen[key] = _Seen(now)
+                while len(self._problems_seen) > PROBLEM_TABLE_SIZE:
+                    self._problems_seen.popitem(last=False)
+                return problem
+            self._problems_seen.move_to_end(key)
+            if now - seen.reported_at_samples < window:
+                seen.repeats += 1
+                return None
+            repeats, since = seen.repeats, seen.reported_at_samples
+            seen.reported_at_samples, seen.repeats = now, 0
+        if not repeats:
+            return problem
+        since_s = (now - since) / self.clock.sample_rate_hz
+        return replace(problem, message=f"{problem.message} (again: {repeats} more times in "
+                       f"the last {since_s:.0f} s)",
+                       args=(*problem.args, ("repeats", str(repeats)),
+                             ("since_s", f"{since_s:.0f}")))
+
+    @property
+    def problems_remembered(self) -> int:
+        """Entries of the (bounded) table that deduplicates problems."""
+        with self._problems_lock:
+            return len(self._problems_seen)
 
     def _setup(self) -> None:
         voice_problem: Problem | None = None
@@ -380,7 +468,8 @@ class LiveEngine:
         self._delivery_times: deque[float] = deque(maxlen=int(float(self.fps)) * 2)
         self._shown_product: str | bool | None = False
         self._ended_emitted = False
-        self._last_rgba: npt.NDArray[np.uint8] = self._standby
+        self._last_rgba: npt.NDArray[np.uint8] = self._standby  # the last good picture
+        self._render_failures = 0
         self._queue_dirty = True
         # Draw one picture now: llvmpipe compiles each shader on its first use (a few hundred
         # ms), which must not happen on air.
@@ -638,14 +727,16 @@ class LiveEngine:
             if render:
                 try:
                     rgba, yuv = self._render(index, s0, mix)
+                    self._last_rgba = rgba
                 except Exception as exc:
-                    _LOG.exception("frame %d failed", index)
+                    if self._render_failures % RENDER_FAILURE_LOG_EVERY == 0:  # not per frame
+                        _LOG.exception("frame %d failed", index)
+                    self._render_failures += 1
                     self._emit(Problem(f"frame {index} could not be rendered: {exc}",
-                                       "the output shows the standby picture meanwhile",
+                                       "the output holds the last good picture meanwhile",
                                        code="frame.render_failed",
                                        args=(("index", str(index)), ("error", str(exc)))))
-                    rgba, yuv = self._standby, None
-                self._last_rgba = rgba
+                    rgba, yuv = self._last_rgba, None  # never black: the last good picture
                 self._delivered += 1
                 self._delivery_times.append(time.monotonic())
             else:
@@ -764,6 +855,7 @@ class LiveEngine:
         clip = self._synth.take(line)
         while clip is None and not self._realtime:  # unpaced runs wait: deterministic output
             time.sleep(0.002)
+            self._synth.request(line)  # asked again if the cache had to let it go
             clip = self._synth.take(line)
         if clip is None:
             return  # still synthesising: the host stays alive, idle, until it is ready

@@ -452,7 +452,7 @@ CATALOG: dict[str, str] = {
     "problem:output.down:fix": "直播在其他输出上继续",
     "problem:engine.speech_failed": "安排语音时发生内部错误：{error}",
     "problem:frame.render_failed": "第 {index} 帧无法渲染：{error}",
-    "problem:frame.render_failed:fix": "输出暂时显示待机画面",
+    "problem:frame.render_failed:fix": "输出暂时保持最后一帧正常画面",
     "problem:mic.failed": "麦克风 {name} 出错：{error}",
     "problem:mic.failed:fix": "节目在没有麦克风的情况下继续；请重新选择麦克风",
     "problem:command.refused": "操作 {command} 被拒绝：{error}",
