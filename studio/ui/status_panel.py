@@ -147,6 +147,8 @@ class ProblemBanner(QFrame):
     def _show_newest(self) -> None:
         if not self.history or self._unseen <= 0:
             self._unseen = 0
+            for label in (self.message, self.fix, self.count):
+                label.setText("")  # nothing stale is left to read (or to find in a test)
             self.hide()
             return
         stamp_s, problem = self.history[-1]
