@@ -205,7 +205,8 @@ class LiveProgram:
         s.requested_next = product_id
         s.skipped.discard(product_id)
         s.done.discard(product_id)
-        if s.phase in {"outro", "ended"}:
+        if s.phase in {"outro", "ended"}:  # after the run-down: a new round from there
+            s.done.clear()
             s.phase = "products"
 
     def next_product(self) -> str | None:

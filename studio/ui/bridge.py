@@ -43,6 +43,14 @@ DRAIN_INTERVAL_MS = 16
 MAX_EVENTS_PER_DRAIN = 500  # a flood (e.g. after a stall) is spread over a few ticks
 
 
+NO_SHOW = "ui.no_show"  # the code of "no show is on air": withdrawn when a show goes on air
+
+
+def no_show_problem() -> Problem:
+    return Problem(N_("No show is on air."), N_("Open a show first (File ▸ Open show…)"),
+                   "warning", code=NO_SHOW)
+
+
 class Engine(Protocol):
     """What the window needs from ``studio.engine.live.LiveEngine``."""
 
@@ -76,7 +84,7 @@ class EngineBridge(QObject):
     inputs_changed = Signal(object)  # InputsChanged
     status_changed = Signal(object)  # Status
     problem = Signal(object)  # Problem
-    show_ended = Signal()
+    show_ended = Signal(object)  # ShowEnded
     outputs_changed = Signal(object)  # OutputsChanged
     audio_meter = Signal(object)  # AudioMeter
     obs_state = Signal(object)  # studio.obs.controller.ObsState
@@ -136,7 +144,7 @@ class EngineBridge(QObject):
         try:
             engine.stop()
         except Exception as exc:
-            report_exception(exc, "stopping the show")
+            report_exception(exc, N_("Stopping the show"))
         self.drain()  # throws away what the old engine still had queued
         self.engine_changed.emit(False)
 
@@ -159,13 +167,13 @@ class EngineBridge(QObject):
         """Hand a command to the engine; False (with a message) when nothing is on air."""
         engine = self._engine
         if engine is None:
-            self.problem.emit(Problem(N_("No show is on air."),
-                                      N_("Open a show first (File ▸ Open show…)"), "warning"))
+            self.problem.emit(no_show_problem())
             return False
         try:
             engine.send(command)
         except Exception as exc:
-            report_exception(exc, f"sending {type(command).__name__}")
+            _LOG.error("sending %s failed", type(command).__name__)
+            report_exception(exc, N_("The command did not reach the show"))
             return False
         return True
 
@@ -192,7 +200,7 @@ class EngineBridge(QObject):
                 try:
                     self.obs_state.emit(state)
                 except Exception as exc:
-                    report_exception(exc, "showing the OBS state")
+                    report_exception(exc, N_("Showing the OBS state"))
 
     def _dispatch(self, event: Event) -> None:
         try:
@@ -217,6 +225,7 @@ class EngineBridge(QObject):
             elif isinstance(event, OutputsChanged):
                 self.outputs_changed.emit(event)
             elif isinstance(event, ShowEnded):
-                self.show_ended.emit()
+                self.show_ended.emit(event)
         except Exception as exc:  # a slot bug must not stop the other events
-            report_exception(exc, f"showing {type(event).__name__}")
+            _LOG.error("showing %s failed", type(event).__name__)
+            report_exception(exc, N_("Showing what the show reported"))

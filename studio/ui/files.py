@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 from studio.core.errors import StudioError
 from studio.engine.commands import StartRecording, StopRecording
 from studio.show.loader import ShowFileError, load_show
+from studio.show.writer import write_show
 from studio.ui.i18n import N_, tr
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class ShowFiles:
         menu.addSeparator()
         menu.addAction(w.registry.actions["record"])
         menu.addSeparator()
-        self.close_action = add(tr("Close show"), w.stop_show)
+        self.close_action = add(tr("Close show"), w.close_show)
         add(tr("Quit"), w.confirm_quit, "Ctrl+Q")
         self.update_recent_menu()
 
@@ -64,18 +65,21 @@ class ShowFiles:
         path, _ = QFileDialog.getOpenFileName(self.window, tr("Open show"), start,
                                               tr(SHOW_FILTER))
         if path:
-            self.open_show(Path(path))
+            self.open_show(Path(path), ask=True)
 
     def open_demo(self) -> None:
         try:
             from studio.paths import demo_show_path
 
-            self.open_show(demo_show_path())
+            self.open_show(demo_show_path(), ask=True)
         except StudioError as exc:
             self.error_dialog(tr("The demo show is missing"), str(exc))
 
-    def open_show(self, path: Path) -> bool:
-        """Load and validate ``path``; only a valid show replaces what is on air."""
+    def open_show(self, path: Path, *, ask: bool = False) -> bool:
+        """Load and validate ``path``; only a valid show replaces what is on air.
+
+        ``ask`` (the menu's ways in): a show on air, or its unsaved run-down edits, are
+        asked about first; "No" or "Cancel" leaves everything as it was."""
         try:
             show = load_show(path)
         except ShowFileError as exc:
@@ -89,6 +93,8 @@ class ShowFiles:
             return False
         except StudioError as exc:
             self.error_dialog(tr("{name} could not be opened", name=path.name), str(exc))
+            return False
+        if ask and not self.window.confirm_end_show("open", path.name):
             return False
         if not self.window.start_show(show, path):
             return False
@@ -105,7 +111,7 @@ class ShowFiles:
         recent = self.window.settings.recent_files
         for number, text in enumerate(recent, start=1):
             action = menu.addAction(f"&{number % 10}  {text}")
-            action.triggered.connect(lambda _=False, p=text: self.open_show(Path(p)))
+            action.triggered.connect(lambda _=False, p=text: self.open_show(Path(p), ask=True))
         if not recent:
             menu.addAction(tr("(none yet)")).setEnabled(False)
         else:
@@ -147,10 +153,14 @@ class ShowFiles:
             self.window.statusBar().showMessage(tr("Nothing to save: no show is open."), 5000)
             return False
         try:
-            engine.save_show(path)
+            show = engine.show
+            # The file it came from is kept as written (comments, order, preset names);
+            # only what was edited changes.
+            write_show(show, path, original=self.window.show_path)
         except (StudioError, OSError, ValueError) as exc:
             self.error_dialog(tr("Could not save {name}", name=path.name), str(exc))
             return False
+        self.window.saved_show = show
         self.window.statusBar().showMessage(tr("Saved {path}", path=path), 5000)
         return True
 

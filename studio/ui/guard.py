@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from studio.core.errors import StudioError
-from studio.ui.i18n import tr
+from studio.ui.i18n import N_, tr
 
 _LOG = logging.getLogger("studio.ui")
 
@@ -30,14 +30,25 @@ def set_reporter(reporter: Reporter | None) -> None:
     _reporter = reporter
 
 
+def error_text(exc: BaseException) -> str:
+    """What went wrong, in words: never the exception's class name or repr (the log has
+    those); a quoted key (``str(KeyError('mug'))``) loses its quotes."""
+    text = str(exc).strip()
+    if isinstance(exc, KeyError) and len(text) >= 2 and text[0] == text[-1] == "'":
+        text = tr("{name} is not known", name=text[1:-1])
+    return text or tr("an unexpected error")
+
+
 def report_exception(exc: BaseException, doing: str = "") -> None:
-    """Show an exception to the operator: StudioErrors as they are, others as bugs."""
-    prefix = f"{doing}: " if doing else ""
+    """Show an exception to the operator: StudioErrors as they are, others as bugs.
+
+    ``doing`` is English marked with ``N_`` (translated here), saying what failed."""
+    prefix = f"{tr(doing)}: " if doing else ""
     if isinstance(exc, StudioError):
         message, fix = f"{prefix}{exc}", ""
     else:
         _LOG.error("unexpected error %s", doing, exc_info=exc)
-        message = f"{prefix}{type(exc).__name__}: {exc}"
+        message = f"{prefix}{error_text(exc)}"
         fix = tr("The show keeps running. If this repeats, save the show and restart the "
                  "studio.")
     if _reporter is not None:
@@ -57,7 +68,8 @@ def guarded(func: Callable[P, R]) -> Callable[P, R | None]:
         try:
             return func(*args, **kwargs)
         except Exception as exc:
-            report_exception(exc, func.__name__.strip("_").replace("_", " "))
+            _LOG.error("slot %s failed", func.__qualname__)
+            report_exception(exc, N_("The window could not do that"))
             return None
 
     return wrapper

@@ -130,6 +130,39 @@ def _action_text(spec: Action, what: str, english: str) -> str:
     return text.replace("{n}", number)
 
 
+# What each engine command is, as the operator did it: a refused command is named by this,
+# never by its class name.
+COMMAND_NAMES: dict[str, str] = {
+    "SetMode": N_("Switching who is on air"), "ToggleTakeover": N_("The takeover"),
+    "SetCrossfade": N_("Changing the crossfade"), "SetCamera": N_("Changing the camera"),
+    "SetMicrophone": N_("Changing the microphone"), "CalibrateFace": N_("Calibrating the face"),
+    "Interject": N_("The interjection"), "InterruptNow": N_("Interrupting the host"),
+    "SkipSentence": N_("Skipping the sentence"), "NextProduct": N_("Going to the next product"),
+    "GoToProduct": N_("Going to the product"), "SetSkipped": N_("Skipping the product"),
+    "ReorderQueue": N_("Reordering the run-down"), "PinProduct": N_("Pinning the product"),
+    "UpsertProduct": N_("Saving the product"), "SetPaused": N_("Pausing or resuming"),
+    "TogglePause": N_("Pausing or resuming"), "SetStandbyImage": N_("Changing the standby "
+                                                                    "picture"),
+    "StartRecording": N_("Starting the recording"), "StopRecording": N_("Stopping the "
+                                                                        "recording"),
+    "AddOutput": N_("Starting the output"), "RemoveOutput": N_("Stopping the output"),
+    "SetAudioVolume": N_("Changing the volume"), "PlayTestTone": N_("The test tone"),
+}
+# English templates for codes whose engine message names internals (a class name): used
+# when the catalog has no ``problem:<code>`` of its own.
+UI_TEMPLATES: dict[str, str] = {"command.refused": N_("{command} was refused: {error}")}
+
+
+def _arg(name: str, value: str) -> str:
+    """An argument as the operator reads it: a command by what it does, a word translated,
+    a quoted key (``str(KeyError('mug'))``) without its quotes."""
+    if name == "command":
+        return tr(COMMAND_NAMES.get(value, N_("An operator command")))
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        value = value[1:-1]
+    return _catalog.get(f"arg:{value}", value)
+
+
 def problem_text(problem: Problem) -> tuple[str, str]:
     """(message, fix) of ``problem`` in the window's language.
 
@@ -138,9 +171,10 @@ def problem_text(problem: Problem) -> tuple[str, str]:
     (the window's own problems use fixed English texts) and shown unchanged if absent."""
     code = problem.code
     # An argument's value may itself be a catalog word ("standby" -> "arg:standby").
-    args: Mapping[str, str] = {name: _catalog.get(f"arg:{value}", value)
-                               for name, value in problem.args}
+    args: Mapping[str, str] = {name: _arg(name, value) for name, value in problem.args}
     template = _catalog.get(f"problem:{code}") if code else None
+    if template is None and code in UI_TEMPLATES:
+        template = tr(UI_TEMPLATES[code])
     if template is not None:
         fix_template = _catalog.get(f"problem:{code}:fix")
         try:

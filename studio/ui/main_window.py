@@ -16,8 +16,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -57,15 +57,18 @@ from studio.engine.events import (
     OutputsChanged,
     Problem,
     SentenceStarted,
+    ShowEnded,
     Status,
 )
 from studio.inputs import InputSpec
 from studio.outputs.base import OutputSpec, redact
+from studio.program.queue import ProductStatus
 from studio.program.switcher import DEFAULT_CROSSFADE_S, Mode
 from studio.show.model import Show
+from studio.show.writer import show_data
 from studio.ui import theme
 from studio.ui.actions import ActionRegistry, TypingGuard
-from studio.ui.bridge import Engine, EngineBridge
+from studio.ui.bridge import NO_SHOW, Engine, EngineBridge, no_show_problem
 from studio.ui.files import ShowFiles
 from studio.ui.guard import guarded, report_exception, set_reporter
 from studio.ui.help_overlay import HelpOverlay
@@ -80,7 +83,7 @@ from studio.ui.program_window import ProgramWindow
 from studio.ui.queue_panel import QueuePanel
 from studio.ui.settings import InputSettings, Settings, SettingsStore, list_audio_devices
 from studio.ui.settings_dialog import SettingsDialog
-from studio.ui.status_panel import ProblemBanner, StatusPanel, mode_pill
+from studio.ui.status_panel import Overlay, ProblemBanner, RunDownEnd, StatusPanel, mode_pill
 from studio.ui.takeover_panel import TakeoverPanel
 from studio.ui.teleprompter import TeleprompterPanel
 
@@ -94,6 +97,23 @@ _LOG = logging.getLogger("studio.ui")
 
 EngineFactory = Callable[[Show, Path | None], Engine]
 STATE_VERSION = 1
+START_FAILED = ("show.start_failed", "engine.start_failed")  # the engine gave up starting
+# What ending the show on air is for, as the question asks it (title, question).
+END_SHOW_QUESTIONS: dict[str, tuple[str, str]] = {
+    "open": (N_("Open another show"),
+             N_("“{title}” is on air. Opening {name} ends this broadcast (a recording is "
+                "finished and kept).")),
+    "close": (N_("Close the show"),
+              N_("“{title}” is on air. Closing it ends the broadcast (a recording is "
+                 "finished and kept).")),
+    "quit": (N_("Quit LiveHost Studio"),
+             N_("“{title}” is on air. Quitting stops the program output (a recording is "
+                "finished and kept).")),
+}
+UNSAVED_QUESTION = N_("Its run-down has edits that are not saved (products added or "
+                      "edited, a new order). Save them first?")
+GO_ON = {"open": N_("Stop the show on air and open {name}?"),
+         "close": N_("Go off air?"), "quit": N_("Stop the show and quit?")}
 SILENT_NOTE = N_("No sound device here: the show runs silent on this machine; streams and "
                "recordings keep the sound (Settings ▸ Audio)")
 
@@ -167,8 +187,15 @@ class StudioWindow(QMainWindow):
         self.last_status: Status | None = None
         self.notes: list[str] = []  # quiet notes shown in the status bar (not problems)
         self.obs: ObsController | None = None  # while a show is on air with OBS enabled
+        # Where the show is: "off", "starting" (no frame yet), "live", "ended" (the run-down
+        # is finished, the host idle on air) or "failed" (the engine gave up starting).
+        self.air_state = "off"
+        self.saved_show: Show | None = None  # the show as opened or last saved (edits: diff)
+        self._ended_at: int | None = None  # ShowEnded's end, until the program reaches it
+        self._last_pts = -1
 
         self.banner = ProblemBanner()
+        self.run_down_end = RunDownEnd()
         set_reporter(lambda message, fix: self.banner.show_problem(Problem(message, fix)))
         self.preview = PreviewWidget()
         self.program_title = QLabel(tr("PROGRAM"))
@@ -219,11 +246,12 @@ class StudioWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(6)
-        layout.addWidget(self.banner)
         layout.addLayout(header)
         layout.addWidget(self.preview, 1)
         layout.addWidget(self.meter)
         self.setCentralWidget(central)
+        # The banners float over the preview's top edge: showing one resizes nothing.
+        self.overlay = Overlay(self.preview, self.banner, self.run_down_end)
         self._set_program_state(None)
 
     def _dock(self, title: str, name: str, widget: QWidget,
@@ -334,6 +362,8 @@ class StudioWindow(QMainWindow):
         b.inputs_changed.connect(self._on_inputs)
         b.problem.connect(self._on_problem)
         b.show_ended.connect(self._on_show_ended)
+        self.run_down_end.restart_requested.connect(self.restart_run_down)
+        self.run_down_end.off_air_requested.connect(lambda: self.close_show(ask_on_air=False))
         b.engine_changed.connect(self._on_engine_changed)
         b.outputs_changed.connect(self._on_outputs)
         b.audio_meter.connect(self.meter.set_level)
@@ -388,9 +418,17 @@ class StudioWindow(QMainWindow):
         if s.window_geometry:
             self.restoreGeometry(QByteArray(base64.b64decode(s.window_geometry)))
         else:
-            self.resize(1600, 900)
+            self.resize(self.default_size())
         if s.window_state:
             self.restoreState(QByteArray(base64.b64decode(s.window_state)), STATE_VERSION)
+
+    def default_size(self) -> QSize:
+        """1600x900, or the screen's free area where it is smaller (a 1280x720 screen)."""
+        size = QSize(1600, 900)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:
+            size = size.boundedTo(screen.availableGeometry().size())
+        return size.expandedTo(self.minimumSizeHint())
 
     def _store_teleprompter(self) -> None:
         tp, t = self.teleprompter, self.settings.teleprompter
@@ -563,6 +601,7 @@ class StudioWindow(QMainWindow):
         finally:
             QApplication.restoreOverrideCursor()
         self.show_path = path
+        self.saved_show = show
         if self.settings.audio.enabled and not any(s.kind == "audio" for s in specs):
             self.note(tr(SILENT_NOTE))
         title = show.show.title
@@ -574,6 +613,52 @@ class StudioWindow(QMainWindow):
     def stop_show(self) -> None:
         self._stop_obs()
         self.bridge.detach()
+
+    def close_show(self, *, ask_on_air: bool = True) -> bool:
+        """File ▸ Close show / Go off air: asks first while on air, and for unsaved edits."""
+        if not self.confirm_end_show("close", ask_on_air=ask_on_air):
+            return False
+        self.stop_show()
+        return True
+
+    def has_unsaved_edits(self) -> bool:
+        """The show on air differs from the file as opened or last saved (run-down edits)."""
+        engine, saved = self.engine, self.saved_show
+        if engine is None or saved is None:
+            return False
+        try:
+            return show_data(engine.show) != show_data(saved)
+        except Exception:  # an engine that cannot say: assume there is work to keep
+            _LOG.exception("cannot compare the show on air with the saved one")
+            return True
+
+    def confirm_end_show(self, action: str, name: str = "", *, ask_on_air: bool = True) -> bool:
+        """Before ``action`` ("open", "close", "quit") ends the show on air: True to go on.
+
+        Unsaved run-down edits get Save / Discard / Cancel (Save writes them first, and a
+        save that fails or is cancelled cancels); otherwise a show on air gets Yes / No."""
+        if self.engine is None:
+            return True
+        on_air = self.air_state != "failed"
+        unsaved = self.has_unsaved_edits()
+        if not unsaved and not (on_air and ask_on_air):
+            return True
+        title_key, question_key = END_SHOW_QUESTIONS[action]
+        title = self.saved_show.show.title if self.saved_show is not None else ""
+        lines = [tr(question_key, title=title, name=name)] if on_air else []
+        buttons = QMessageBox.StandardButton
+        if unsaved:
+            lines.append(tr(UNSAVED_QUESTION))
+            answer = QMessageBox.question(self, tr(title_key), "\n\n".join(lines),
+                                          buttons.Save | buttons.Discard | buttons.Cancel,
+                                          buttons.Save)
+            if answer == buttons.Save:
+                return self.files.save()
+            return answer == buttons.Discard
+        lines.append(tr(GO_ON[action], name=name))
+        answer = QMessageBox.question(self, tr(title_key), "\n\n".join(lines),
+                                      buttons.Yes | buttons.No, buttons.No)
+        return answer == buttons.Yes
 
     def note(self, text: str) -> None:
         """A quiet note in the status bar, once: something to know, not a problem."""
@@ -588,7 +673,13 @@ class StudioWindow(QMainWindow):
 
     # -- engine events -----------------------------------------------------------------------
     def _on_engine_changed(self, attached: bool) -> None:
-        self.takeover.set_live(attached)
+        self.air_state = "starting" if attached else "off"
+        self._ended_at, self._last_pts = None, -1
+        self.run_down_end.hide()
+        if attached:
+            self.takeover.set_starting()
+        else:
+            self.takeover.set_live(False)
         self.outputs_panel.set_live(attached)
         self.meter.reset()
         if not attached:
@@ -597,6 +688,7 @@ class StudioWindow(QMainWindow):
             self.preview.placeholder = tr("Starting the show…")
             self.preview.placeholder_hint = tr("The first frame appears in a moment")
             self.preview.clear()
+            self._set_program_state(None)
             return
         self.preview.placeholder = tr("No show on air")
         self.preview.placeholder_hint = tr("File ▸ Open show… (Ctrl+O)   ·   "
@@ -606,20 +698,37 @@ class StudioWindow(QMainWindow):
         self.queue.set_entries(())
         self.status_panel.clear()
         self.last_status = None
+        self.saved_show = None
         self.program_title.setText(tr("PROGRAM"))
         self.setWindowTitle(tr("LiveHost Studio"))
         self._set_program_state(None)
 
     def _on_frame(self, frame: FrameDelivered) -> None:
+        self._last_pts = frame.pts_samples
+        if self.air_state in ("starting", "failed"):
+            self._went_live()
         self.preview.set_frame(frame)
         self.teleprompter.view.set_playhead(frame.pts_samples)
+        if self._ended_at is not None and frame.pts_samples >= self._ended_at:
+            self._enter_ended()
+
+    def _went_live(self) -> None:
+        """The first frame is out: the show is on air (and "no show on air" no longer holds)."""
+        self.air_state = "live"
+        self.takeover.set_live(True)
+        self.takeover.set_mode(self.last_status.mode if self.last_status else self.takeover.mode)
+        self.banner.withdraw(NO_SHOW)
+        self._set_program_state(self.last_status)
 
     def _on_sentence(self, sentence: SentenceStarted) -> None:
+        self._ended_at = None  # something is said again (an interjection, a new round)
+        if self.air_state == "ended":
+            self._leave_ended()
         self.teleprompter.view.sentence_started(sentence)
 
     def _on_status(self, status: Status) -> None:
         self.last_status = status
-        self.status_panel.update(status)
+        self.status_panel.update(status, idle=self.air_state == "ended")
         self.teleprompter.update_status(status)
         if status.mode != self.takeover.mode:
             self.takeover.set_mode(status.mode)
@@ -632,7 +741,7 @@ class StudioWindow(QMainWindow):
         self.teleprompter.view.set_resume(event.resume if event.mode != Mode.AI.value else None)
         if self.last_status is not None:  # the pills now, not at the next status
             self.last_status = replace(self.last_status, mode=event.mode)
-            self.status_panel.update(self.last_status)
+            self.status_panel.update(self.last_status, idle=self.air_state == "ended")
             self._set_program_state(self.last_status)
 
     def _on_inputs(self, event: InputsChanged) -> None:
@@ -640,6 +749,13 @@ class StudioWindow(QMainWindow):
 
     def _on_problem(self, problem: Problem) -> None:
         self.banner.show_problem(problem)
+        if problem.code in START_FAILED and self.engine is not None \
+                and self.air_state == "starting":
+            self.air_state = "failed"  # nothing went on air: no LIVE, nothing to take over
+            self.takeover.set_failed()
+            self.outputs_panel.set_live(False)
+            self.status_panel.clear()
+            self._set_program_state(None)
         if self.engine is not None and self.preview.last_shown_frame_index < 0:
             self.preview.placeholder = tr("The show did not start")
             self.preview.placeholder_hint = problem_text(problem)[1] or tr("See the message above")
@@ -724,7 +840,7 @@ class StudioWindow(QMainWindow):
             try:
                 controller.close()
             except Exception as exc:
-                report_exception(exc, "closing the OBS connection")
+                report_exception(exc, N_("Closing the OBS connection"))
         self.obs_panel.set_available(False, self._obs_hint())
         self.status_panel.set_obs("", theme.MUTED)
 
@@ -736,7 +852,8 @@ class StudioWindow(QMainWindow):
         try:
             getattr(self.obs, method)()
         except Exception as exc:
-            report_exception(exc, f"OBS {method.replace('_', ' ')}")
+            _LOG.error("OBS %s failed", method)
+            report_exception(exc, N_("OBS did not do it"))
 
     def _on_obs_state(self, state: ObsState) -> None:
         if self.obs is None:
@@ -744,19 +861,67 @@ class StudioWindow(QMainWindow):
         self.obs_panel.set_state(state)
         self.status_panel.set_obs(*obs_summary(state))
 
-    def _on_show_ended(self) -> None:
+    def _on_show_ended(self, event: ShowEnded) -> None:
+        """The engine has nothing more to say; the window says so once the program gets
+        there (the last sentence and its card's fade are still going out)."""
+        self._ended_at = event.end_samples
+        if self._last_pts >= event.end_samples:
+            self._enter_ended()
+
+    def _enter_ended(self) -> None:
+        self._ended_at = None
+        if self.air_state == "ended":
+            return
+        self.air_state = "ended"
+        self.run_down_end.show()
+        self.teleprompter.finish()
         self.statusBar().showMessage(tr("The run-down is finished; the host stays on air, idle."),
                                      15000)
+        if self.last_status is not None:
+            self.status_panel.update(self.last_status, idle=True)
+        self._set_program_state(self.last_status)
+
+    def _leave_ended(self) -> None:
+        self.air_state = "live"
+        self.run_down_end.hide()
+        if self.last_status is not None:
+            self.status_panel.update(self.last_status)
+        self._set_program_state(self.last_status)
+
+    def restart_run_down(self) -> bool:
+        """From the top: the first product of the run-down that is not skipped, now."""
+        first = next((e.product_id for e in self.queue.model.entries
+                      if e.status != ProductStatus.SKIPPED), None)
+        if first is None:
+            self.statusBar().showMessage(tr("Every product is skipped: un-skip one in the "
+                                            "run-down first."), 5000)
+            return False
+        if not self.send(GoToProduct(first, now=True)):
+            return False
+        self._ended_at = None
+        if self.air_state == "ended":
+            self._leave_ended()
+        return True
 
     def _set_program_state(self, status: Status | None) -> None:
         def pill(text: str, color: str) -> str:
             return (f"<span style='background:{color}; color:white; font-weight:800;'>"
                     f"&nbsp;{text}&nbsp;</span>")
 
-        if status is None:
+        state = self.air_state
+        if state == "starting":
+            self.program_state.setText(pill(tr("STARTING…"), theme.AMBER))
+            return
+        if state == "failed":
+            self.program_state.setText(pill(tr("DID NOT START"), theme.RED_DARK))
+            return
+        if status is None or state == "off":
             self.program_state.setText(pill(tr("OFF AIR"), "#4a4f5c"))
             return
-        parts = [pill(tr("● LIVE"), theme.RED)]  # the program is live, whoever is on air
+        if state == "ended":  # on air, but the run-down is over: idle, not "LIVE"
+            parts = [pill(tr("ON AIR · IDLE (run-down finished)"), theme.AMBER)]
+        else:
+            parts = [pill(tr("● LIVE"), theme.RED)]  # the program is live, whoever is on air
         if status.paused:
             parts.append(pill(tr("PAUSED"), theme.AMBER))
         parts.append(mode_pill(status.mode))
@@ -782,18 +947,32 @@ class StudioWindow(QMainWindow):
         self.help_overlay.toggle()
 
     @guarded
-    def set_standby_image(self, path: Path | None) -> None:
+    def set_standby_image(self, path: Path | None) -> bool:
+        """Checked the way the engine reads it first: a picture it would refuse is neither
+        sent nor saved (the standby picture stays as it was, and the banner says why)."""
+        if path is not None:
+            from studio.compose.standby import render_standby
+            from studio.core.errors import StudioError
+
+            try:
+                render_standby(32, 18, path)
+            except StudioError:
+                self.banner.show_problem(Problem(
+                    tr("The standby picture {name} cannot be used: it is not a readable "
+                       "image", name=path.name),
+                    tr("Choose a PNG or JPEG file; the standby picture stays as it was"),
+                    "warning"))
+                return False
         self.settings.standby_image = str(path) if path else ""
         self.takeover.set_standby(path)
         if self.engine is not None:
             self.send(SetStandbyImage(path))
+        return True
 
     def _product_dialog(self, product_id: str | None) -> ProductDialog | None:
         engine = self.engine
         if engine is None:
-            self.banner.show_problem(Problem(N_("No show is on air."),
-                                             N_("Open a show first (File ▸ Open show…)"),
-                                             "warning"))
+            self.banner.show_problem(no_show_problem())
             return None
         show = engine.show
         product = show.product(product_id) if product_id else None
@@ -819,22 +998,16 @@ class StudioWindow(QMainWindow):
     # -- shutdown ----------------------------------------------------------------------------
     def confirm_quit(self) -> None:
         """File ▸ Quit: asks first while a show is on air (quitting ends the broadcast)."""
-        if self.engine is not None:
-            answer = QMessageBox.question(
-                self, tr("Quit LiveHost Studio"),
-                tr("A show is on air. Quitting stops the program output"
-                   " (a recording is finished and kept).\n\nStop the show and quit?"))
-            if answer != QMessageBox.StandardButton.Yes:
-                return
+        if not self.confirm_end_show("quit"):
+            return
+        self._quitting = True
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if event.spontaneous() and self.engine is not None:  # the title bar's close button
-            answer = QMessageBox.question(
-                self, tr("Quit LiveHost Studio"), tr("A show is on air. Stop the show and quit?"))
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
+        asked, self._quitting = getattr(self, "_quitting", False), False
+        if event.spontaneous() and not asked and not self.confirm_end_show("quit"):
+            event.ignore()  # the title bar's close button, answered No or Cancel
+            return
         self.save_settings()
         self.stop_show()
         self.program_window.close()

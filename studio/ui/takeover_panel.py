@@ -263,9 +263,23 @@ class TakeoverPanel(QWidget):
             self.mode = "ai"
             self.set_inputs(None)
             self.button.setText(tr("NO SHOW ON AIR\nopen a show to go live"))
+            self.button.setAccessibleName(tr("Takeover: no show on air"))
             self.button.setStyleSheet(_OFF_STYLE)
             for mode, b in self.mode_buttons.items():
                 b.setStyleSheet(_mode_style(mode, False))
+
+    def set_starting(self) -> None:
+        """A show is starting: nothing is on air yet, so nothing can be taken over."""
+        self._set_waiting(tr("STARTING THE SHOW…\nthe first frame comes in a moment"))
+
+    def set_failed(self) -> None:
+        """The show did not start: not on air, whatever the engine object still is."""
+        self._set_waiting(tr("THE SHOW DID NOT START\nsee the message above the preview"))
+
+    def _set_waiting(self, text: str) -> None:
+        self.set_live(False)
+        self.button.setText(text)
+        self.button.setAccessibleName(text.replace("\n", ": "))
 
     def set_human(self, human: bool) -> None:
         """Compatibility: on air as the takeover mode (True) or the AI (False)."""

@@ -249,6 +249,16 @@ class TeleprompterView(QWidget):
         self._resume_row = -1
         self._invalidate()
 
+    def finish(self) -> None:
+        """The run-down is over: the script stays readable, nothing is highlighted."""
+        self._sentences.clear()
+        self._active = None
+        self._current_row = -1
+        self._current_word = -1
+        self._resume = None
+        self._resume_row = -1
+        self.update()
+
     def set_font_size(self, size: int) -> None:
         self._font_size = max(10, min(120, size))
         self._invalidate()
@@ -292,7 +302,9 @@ class TeleprompterView(QWidget):
             self._current_word = -1
             self.update()
         word = -1
-        if self._playhead >= 0:
+        if self._playhead >= active.end_samples > active.start_samples:
+            pass  # said: no word stays lit between sentences (or after the last one)
+        elif self._playhead >= 0:
             for i, w in enumerate(active.words):
                 if w.start_samples <= self._playhead:
                     word = i
@@ -644,6 +656,12 @@ class TeleprompterPanel(QWidget):
     def update_status(self, status: Status) -> None:
         self.product_left.setText(format_clock(status.product_time_left_s))
         self.show_left.setText(format_clock(status.show_time_left_s))
+
+    def finish(self) -> None:
+        """The run-down is finished: said so where the product's title was."""
+        self.title_label.set_full_text(tr("Run-down finished"))
+        self.product_left.setText("--:--")
+        self.view.finish()
 
     def clear(self) -> None:
         self.title_label.set_full_text("—")
