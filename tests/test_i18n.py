@@ -272,3 +272,27 @@ def test_an_old_settings_file_gains_the_language_and_a_bad_value_resets(
     path.write_text('{"schema_version": 5, "language": "klingon"}', encoding="utf-8")
     assert store.load().language == "system"
     assert any("language" in w for w in store.warnings)
+
+
+def test_a_mandarin_show_gets_mandarin_quick_phrases_and_keeps_the_operators_own(
+        qtbot: Any, config_dir: Path) -> None:
+    from studio.engine.actions import DEFAULT_QUICK_PHRASES, DEFAULT_QUICK_PHRASES_ZH
+    from studio.show.loader import load_show
+
+    settings = Settings(language="en")
+    settings.audio.enabled = False
+    settings.quick_phrases[1] = "Link 7 is live now!"  # the operator's own: said as written
+    SettingsStore(config_dir).save(settings)
+    window = _window(qtbot)
+    shown = [b.toolTip().split("\n")[0] for b in window.interject.phrase_buttons]
+    assert shown[0] == DEFAULT_QUICK_PHRASES[0]  # no show: the defaults as they are
+    root = Path(__file__).resolve().parents[1] / "assets" / "shows"
+    window.saved_show = load_show(root / "demo_zh" / "demo_zh.toml")
+    window.apply_settings_keys()
+    shown = [b.toolTip().split("\n")[0] for b in window.interject.phrase_buttons]
+    assert shown[0] == DEFAULT_QUICK_PHRASES_ZH[0] and CJK.search(shown[0])
+    assert shown[1] == "Link 7 is live now!"
+    assert window.quick_phrases()[2:] == list(DEFAULT_QUICK_PHRASES_ZH[2:])
+    window.saved_show = load_show(root / "demo" / "demo.toml")
+    assert window.quick_phrases()[0] == DEFAULT_QUICK_PHRASES[0]
+    window.close()

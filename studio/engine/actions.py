@@ -8,7 +8,7 @@ Keys use Qt's portable text form ("F9", "Ctrl+Right") so any front end can parse
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from studio.engine.commands import (
@@ -36,6 +36,30 @@ DEFAULT_QUICK_PHRASES: tuple[str, ...] = (
     "Free shipping on every order today.",
     "We'll be right back after a short break.",
 )
+# The same defaults for a Mandarin show: a phrase the operator never changed is said in the
+# show's language (the voice speaks the show's language; an English line would be refused).
+DEFAULT_QUICK_PHRASES_ZH: tuple[str, ...] = (
+    "3号链接已经上架了！",
+    "欢迎来到直播间，感谢大家的支持！",
+    "限时秒杀：接下来前十单再享九折！",
+    "记得点个关注，明天的福利不要错过。",
+    "点击下方购物车就可以下单。",
+    "库存不多了，喜欢的朋友抓紧下单。",
+    "有问题请在评论区留言，我来一一解答。",
+    "今天全场包邮。",
+    "我们稍作休息，马上回来。",
+)
+_DEFAULT_QUICK_PHRASES_BY_LANGUAGE = {"zh": DEFAULT_QUICK_PHRASES_ZH}
+
+
+def quick_phrases_for(saved: Sequence[str], language: str) -> list[str]:
+    """The operator's quick phrases for a show in ``language``: each one still at its
+    English default becomes that language's default; the operator's own stay as written."""
+    defaults = _DEFAULT_QUICK_PHRASES_BY_LANGUAGE.get(language)
+    if defaults is None:
+        return list(saved)
+    return [defaults[n] if n < len(defaults) and phrase == DEFAULT_QUICK_PHRASES[n] else phrase
+            for n, phrase in enumerate(saved)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.actions import QUICK_PHRASE_COUNT, effective_keys
+from studio.engine.actions import QUICK_PHRASE_COUNT, effective_keys, quick_phrases_for
 from studio.engine.commands import (
     AddOutput,
     Command,
@@ -504,7 +504,7 @@ class StudioWindow(QMainWindow):
         keys = effective_keys(self.settings.key_overrides)
         self.registry.apply_keys(keys)
         self.help_overlay.set_keys({k: self.registry.key_text(k) for k in keys})
-        self.interject.set_phrases(self.settings.quick_phrases, [self.registry.key_text(
+        self.interject.set_phrases(self.quick_phrases(), [self.registry.key_text(
             f"quick_phrase_{n}") for n in range(1, QUICK_PHRASE_COUNT + 1)])
         self.takeover.set_key(self.registry.key_text("takeover"), {
             mode: self.registry.key_text(f"mode_{mode}") for mode in ("ai", "human", "puppet")})
@@ -608,6 +608,7 @@ class StudioWindow(QMainWindow):
         self.setWindowTitle(f"{title} — {tr('LiveHost Studio')}"
                             + (f" ({path.name})" if path else ""))
         self.program_title.setText(f"{tr('PROGRAM')} · {title}")
+        self.apply_settings_keys()  # the quick phrases follow the show's language
         return True
 
     def stop_show(self) -> None:
@@ -930,8 +931,13 @@ class StudioWindow(QMainWindow):
         self.program_state.setText(" ".join(parts))
 
     # -- operator intents --------------------------------------------------------------------
+    def quick_phrases(self) -> list[str]:
+        """The saved quick phrases, the untouched defaults in the language of the show."""
+        language = self.saved_show.show.language if self.saved_show is not None else "en"
+        return quick_phrases_for(self.settings.quick_phrases, language)
+
     def say_quick_phrase(self, number: int) -> None:
-        phrases = self.settings.quick_phrases
+        phrases = self.quick_phrases()
         text = phrases[number - 1].strip() if 0 < number <= len(phrases) else ""
         if text:
             self.send(Interject(text))
