@@ -50,6 +50,7 @@ from studio.engine.events import (
     ProductShown,
     RecordingStarted,
     RunEnded,
+    SentenceCut,
     SentenceStarted,
     ShowEnded,
     WordTiming,
@@ -251,7 +252,7 @@ class AsRunLog:
                  max_rolls: int = DEFAULT_MAX_ROLLS,
                  now: Callable[[], datetime] | None = None,
                  on_problem: Callable[[Problem], None] | None = None,
-                 max_backlog: int = MAX_BACKLOG_RECORDS) -> None:
+                 max_backlog: int = MAX_BACKLOG_RECORDS, retry_s: float = RETRY_S) -> None:
         self.folder = folder
         self.files = DayFiles(folder, keep_days, max_file_bytes, max_rolls)
         self.run_id = str(uuid.uuid4())
@@ -275,6 +276,7 @@ class AsRunLog:
         self.failing: str = ""  # why the folder cannot be written now ("" while it can)
         self._outage: tuple[str, str] | None = None  # (since, error) of the current outage
         self._retry_at = 0.0
+        self._retry_s = retry_s
         self._overflow_reported = False
         self._stop_requested = False
         self._end_samples: int | None = None
@@ -378,6 +380,12 @@ class AsRunLog:
                 "product_id": event.product_id,
                 "product_name": self._names.get(event.product_id or "", None),
                 "index": event.sentence_index, "text": event.text})
+        elif isinstance(event, SentenceCut):
+            self._put("sentence_cut", {**self._at(event.at_samples),
+                                       "start_samples": event.start_samples,
+                                       "start_s": self._s(event.start_samples),
+                                       "kind": event.kind, "product_id": event.product_id,
+                                       "text": event.text})
         elif isinstance(event, ProductShown):
             p = event.product
             self._names[p.id] = p.name
@@ -473,7 +481,7 @@ class AsRunLog:
         while True:
             try:
                 # Awake now and then: a stop asked while the queue was full, a retry.
-                item = self._queue.get(timeout=1.0)
+                item = self._queue.get(timeout=min(1.0, self._retry_s))
             except queue.Empty:
                 item = None
                 stopping = self._stop_requested
@@ -519,7 +527,7 @@ class AsRunLog:
         self._outage = None
 
     def _failed(self, exc: OSError) -> None:
-        self._retry_at = time.monotonic() + RETRY_S
+        self._retry_at = time.monotonic() + self._retry_s
         error = exc.strerror or str(exc)
         with contextlib.suppress(OSError):
             self.files.close()

@@ -52,6 +52,18 @@ class SentenceStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class SentenceCut:
+    """The sentence that started at ``start_samples`` was cut off at ``at_samples`` (a
+    takeover, an interrupt, a skip): what was heard of it ends there (a short fade)."""
+
+    product_id: str | None
+    kind: str
+    text: str
+    start_samples: int
+    at_samples: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProductShown:
     """A product's card came on screen at ``at_samples`` (its fade-in starts there), as the
     card shows it (name, price), for the as-run log. ``by``: "ai" (the host presents it),
@@ -183,4 +195,4 @@ class AudioMeter:
 
 Event = (QueueChanged | ScriptShown | SentenceStarted | FrameDelivered | ModeChanged
          | InputsChanged | Status | Problem | ShowEnded | OutputsChanged | AudioMeter
-         | ProductShown | RecordingStarted | RunEnded)
+         | ProductShown | RecordingStarted | RunEnded | SentenceCut)

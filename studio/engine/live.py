@@ -48,6 +48,7 @@ from studio.engine.events import (
     ResumePoint,
     RunEnded,
     ScriptShown,
+    SentenceCut,
     SentenceStarted,
     ShowEnded,
     Status,
@@ -958,7 +959,10 @@ class LiveEngine:
             return None
         self._core.cut(playing, at, self.clock.s_to_samples(FADE_S))
         self._face.cut_speech(at)
-        return playing.line
+        line = playing.line
+        self._emit(SentenceCut(line.product_id, line.kind.value, line.text,
+                               playing.start_samples, at))
+        return line
 
     # --- commands ---------------------------------------------------------------------------
     def _apply_commands(self, s0: int) -> None:
