@@ -110,8 +110,29 @@ def signals_interrupt(signums: tuple[int, ...] = TERMINATING_SIGNALS) -> Iterato
             signal.signal(sig, handler)
 
 
+def _as_run_dir(args: argparse.Namespace) -> Path | None:
+    """``--as-run DIR`` or the user's data folder; None with ``--no-as-run``."""
+    from studio.engine.asrun import default_as_run_dir
+
+    if args.no_as_run:
+        return None
+    folder: Path = args.as_run if args.as_run is not None else default_as_run_dir()
+    if folder.exists() and not folder.is_dir():
+        raise UserInputError(f"--as-run {folder}: that is a file, not a folder; name a "
+                             "folder for the as-run log (it is created if missing)")
+    return folder
+
+
+def _add_as_run_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as-run", type=Path, default=None, metavar="DIR",
+                        help="write the as-run log (what was said and shown, when; JSON "
+                        "lines, a file a UTC day) in DIR (default: the user's data folder)")
+    parser.add_argument("--no-as-run", action="store_true", help="write no as-run log")
+
+
 def _render(show_path: Path, out: Path, size: tuple[int, int], fps: Fraction,
-            preset: str) -> int:
+            preset: str, as_run_dir: Path | None = None) -> int:
+    from studio.engine.asrun import AsRunLog
     from studio.engine.render import RenderSettings, render_show
     from studio.show.loader import load_show
 
@@ -119,17 +140,36 @@ def _render(show_path: Path, out: Path, size: tuple[int, int], fps: Fraction,
     if out.suffix.lower() != ".mp4":
         raise UserInputError(f"--out {out}: the output must be an .mp4 file")
     out.parent.mkdir(parents=True, exist_ok=True)
+    as_run: AsRunLog | None = None
+    if as_run_dir is not None:
+        as_run = AsRunLog(as_run_dir, on_problem=lambda p: print(
+            f"studio: {p.severity}: {p.message} — {p.fix}", file=sys.stderr, flush=True))
+        as_run.start_run(source="render", show=show, show_path=show_path, fps=fps,
+                         size=size, out_path=out.resolve())
     bar = ProgressBar(sys.stderr)
     try:
         with signals_interrupt():
             result = render_show(show, out, RenderSettings(size[0], size[1], fps,
-                                                           preset=preset), progress=bar)
+                                                           preset=preset), progress=bar,
+                                 on_event=as_run.on_event if as_run else None)
+    except BaseException as exc:
+        if as_run is not None:
+            interrupted = isinstance(exc, KeyboardInterrupt)  # Ctrl+C, SIGTERM, SIGHUP
+            why = (f"stopped by {exc.name}" if isinstance(exc, Terminated) else
+                   "interrupted" if interrupted else "the render failed")
+            as_run.close(why, status="interrupted" if interrupted else "failed",
+                         error="" if interrupted else str(exc))
+        raise
     finally:
         bar.finish()
+    if as_run is not None:
+        as_run.close()
     print(f"Rendered {result.video_path} ({result.duration_s:.1f} s, {result.frames} frames, "
           f"{result.duration_s / max(result.wall_s, 1e-6):.1f}x real time, voice on "
           f"{result.execution_provider})")
     print(f"Timeline {result.timeline_path}")
+    if as_run_dir is not None:
+        print(f"As-run log {as_run_dir}")
     return 0
 
 
@@ -146,7 +186,7 @@ def _check_display() -> None:
 
 def _app(show_path: Path | None, size: tuple[int, int], fps: Fraction,
          audio_device: str | None = None, camera: str | None = None,
-         mic: str | None = None) -> int:
+         mic: str | None = None, as_run_dir: Path | None = None, operator: str = "") -> int:
     """Open the operator's window; a show given on the command line goes on air at once."""
     if show_path is not None:
         from studio.show.loader import load_show
@@ -163,7 +203,8 @@ def _app(show_path: Path | None, size: tuple[int, int], fps: Fraction,
         raise DependencyError(f"the studio window needs PySide6 ({exc}); install it with "
                               ".venv/bin/pip install 'PySide6-Essentials>=6.6'") from None
     return run_app(show_path, width_px=size[0], height_px=size[1], fps=fps,
-                   audio_device=audio_device, camera=camera, mic=mic)
+                   audio_device=audio_device, camera=camera, mic=mic, as_run_dir=as_run_dir,
+                   operator=operator)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--preset", default="veryfast",
                         choices=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"],
                         help="x264 speed/size trade-off (veryfast)")
+    _add_as_run_flags(render)
 
     demo = sub.add_parser("demo", help="render the bundled demo show and say where it is")
     demo.add_argument("--out", type=Path, default=None, help="the MP4 to write (out/demo.mp4)")
@@ -191,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="English (Ava or Leo) or Mandarin (小雅)")
     demo.add_argument("--host", default="female", choices=("female", "male"),
                       help="Ava, a woman with Kokoro's jf_alpha, or Leo, a man with Piper's joe")
+    _add_as_run_flags(demo)
 
     check = sub.add_parser("check", help="validate a show file and list every problem")
     check.add_argument("show", type=Path)
@@ -243,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "(human), or the human's face and voice driving the avatar (puppet)")
     run.add_argument("--crossfade", type=float, default=0.2, metavar="SECONDS",
                      help="how long a switch between modes crossfades (0.2; 0 is a hard cut)")
+    _add_as_run_flags(run)
+    run.add_argument("--operator", default="", metavar="NAME",
+                     help="the person at the desk, named in the as-run log's takeovers")
 
     devices = sub.add_parser("devices", help="list cameras, microphones and sound outputs",
                              description="List the cameras, microphones and sound outputs "
@@ -266,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="play the program audio on this device (name or number, "
                      "'default' for the system's; list them with: python -m sounddevice); "
                      "the show is then paced by the sound card's clock")
+    _add_as_run_flags(app)
+    app.add_argument("--operator", default="", metavar="NAME",
+                     help="the person at the desk, named in the as-run log's takeovers")
     return parser
 
 
@@ -311,13 +360,14 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("studio.accel").addHandler(logging.NullHandler())
     try:
         if args.command == "render":
-            return _render(args.show, args.out, args.size, args.fps, args.preset)
+            return _render(args.show, args.out, args.size, args.fps, args.preset,
+                           _as_run_dir(args))
         if args.command == "demo":
             from studio.paths import default_output_dir, demo_show_path
 
             demo_path = demo_show_path(args.lang, args.host)
             out = args.out or default_output_dir() / f"{demo_path.stem}.mp4"
-            return _render(demo_path, out, args.size, args.fps, "veryfast")
+            return _render(demo_path, out, args.size, args.fps, "veryfast", _as_run_dir(args))
         if args.command == "check":
             from studio.show.loader import load_show
             from studio.voice.registry import check_language, voice_info
@@ -341,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
                             size=args.size, fps=args.fps, for_s=args.for_s,
                             status_every_s=args.status_every, stream_options=stream_options,
                             camera=args.camera, mic=args.mic, mode=args.mode,
-                            crossfade_s=args.crossfade)
+                            crossfade_s=args.crossfade, as_run_dir=_as_run_dir(args),
+                            operator=args.operator)
         if args.command == "devices":
             return _devices()
         if args.command == "voices":
@@ -352,8 +403,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_obs_command(args)
         if args.command == "app":
             return _app(args.show, args.size, args.fps, args.audio_device, args.camera,
-                        args.mic)
-        return _app(None, (1280, 720), Fraction(30))
+                        args.mic, _as_run_dir(args), args.operator)
+        from studio.engine.asrun import default_as_run_dir
+
+        return _app(None, (1280, 720), Fraction(30), as_run_dir=default_as_run_dir())
     except StudioError as exc:
         print(f"studio: error: {exc}", file=sys.stderr)
         return exc.exit_code

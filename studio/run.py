@@ -21,6 +21,7 @@ from types import FrameType
 from typing import TextIO
 
 from studio.core.errors import UserInputError
+from studio.engine.asrun import AsRunLog
 from studio.engine.cues import load_cues
 from studio.engine.events import (
     Event,
@@ -134,7 +135,8 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
              fps: Fraction = Fraction(30), for_s: float | None = None,
              status_every_s: float = 5.0, stream_options: tuple[tuple[str, str], ...] = (),
              camera: str | None = None, mic: str | None = None, mode: str = "ai",
-             crossfade_s: float = DEFAULT_CROSSFADE_S,
+             crossfade_s: float = DEFAULT_CROSSFADE_S, as_run_dir: Path | None = None,
+             operator: str = "",
              out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     show = load_show(show_path)
     inputs = check_inputs(camera, mic)
@@ -239,6 +241,11 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
     print(f"On air: {show.show.title} at {size[0]}x{size[1]}@{float(fps):g} → "
           + ", ".join(names) + ("" if show.show.loop else " (until the run-down ends)")
           + "; Ctrl+C stops", file=out, flush=True)
+    as_run: AsRunLog | None = None
+    if as_run_dir is not None:  # what goes on air, on record (JSON lines, a file a day)
+        as_run = AsRunLog(as_run_dir)
+        as_run.attach(engine, source="run", operator=operator, end_on_run_ended=False)
+        print(f"As-run log: {as_run_dir}", file=out, flush=True)
     started = time.monotonic()
     next_status = started + min(status_every_s, 2.0)
     engine.start()
@@ -269,6 +276,9 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
             failed.setdefault(h.name, h.reason)
     if watch.obs_failed:
         failed.setdefault("OBS", watch.obs_failed)
+    if as_run is not None:
+        as_run.close(why, status="outputs failed" if failed else "ok",
+                     error="; ".join(f"{name}: {reason}" for name, reason in failed.items()))
     for name, reason in failed.items():
         print(f"studio: output {name} failed: {reason}", file=err)
     return 1 if failed else 0

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from studio.inputs.base import InputHealth
 from studio.outputs.base import OutputHealth
 from studio.program.queue import QueueEntry
+from studio.show.model import Product
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,48 @@ class SentenceStarted:
     start_samples: int
     end_samples: int
     words: tuple[WordTiming, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceCut:
+    """The sentence that started at ``start_samples`` was cut off at ``at_samples`` (a
+    takeover, an interrupt, a skip): what was heard of it ends there (a short fade)."""
+
+    product_id: str | None
+    kind: str
+    text: str
+    start_samples: int
+    at_samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProductShown:
+    """A product's card came on screen at ``at_samples`` (its fade-in starts there), as the
+    card shows it (name, price), for the as-run log. ``by``: "ai" (the host presents it),
+    "human" (a human on air went to it) or "pinned" (the operator pinned it)."""
+
+    product: Product
+    at_samples: int
+    by: str = "ai"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStarted:
+    """A recording began at ``at_samples``; ``metadata`` holds the container tags written
+    into it (the implicit AIGC label with its ProduceID), for the as-run log."""
+
+    name: str
+    path: str
+    at_samples: int
+    metadata: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnded:
+    """The engine (or a render) stopped: its last frame ended at ``end_samples``."""
+
+    end_samples: int
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,4 +194,5 @@ class AudioMeter:
 
 
 Event = (QueueChanged | ScriptShown | SentenceStarted | FrameDelivered | ModeChanged
-         | InputsChanged | Status | Problem | ShowEnded | OutputsChanged | AudioMeter)
+         | InputsChanged | Status | Problem | ShowEnded | OutputsChanged | AudioMeter
+         | ProductShown | RecordingStarted | RunEnded | SentenceCut)

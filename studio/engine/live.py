@@ -42,9 +42,13 @@ from studio.engine.events import (
     ModeChanged,
     OutputsChanged,
     Problem,
+    ProductShown,
     QueueChanged,
+    RecordingStarted,
     ResumePoint,
+    RunEnded,
     ScriptShown,
+    SentenceCut,
     SentenceStarted,
     ShowEnded,
     Status,
@@ -74,6 +78,8 @@ from studio.outputs.base import (
     ProgramFrame,
     build_output,
 )
+from studio.outputs.file import FileOutput
+from studio.outputs.mp4 import aigc_metadata
 from studio.program.core import Pacing, Placement, ProgramCore
 from studio.program.live_program import LiveProgram
 from studio.program.loudness import MicLeveller, TruePeakLimiter
@@ -300,6 +306,11 @@ class LiveEngine:
     def subscribe(self, callback: Callable[[Event], None]) -> None:
         self._subscribers.append(callback)
 
+    def report(self, problem: Problem) -> None:
+        """A component beside the engine (the as-run log) reports a problem to every
+        subscriber, as the engine's own are; any thread."""
+        self._emit(problem)
+
     def send(self, command: cmd.Command) -> None:
         self._commands.put(command)
 
@@ -354,6 +365,7 @@ class LiveEngine:
         """Release what ``run_frames`` set up (the thread-based ``stop`` does this itself)."""
         if hasattr(self, "_renderer"):
             self._shutdown()
+            self._emit(RunEnded(self.clock.frame_start_sample(self._frame_index)))
 
     # --- the engine thread ----------------------------------------------------------------
     def _emit(self, event: Event) -> None:
@@ -452,6 +464,7 @@ class LiveEngine:
                                   puppet=self._puppet, emit=self._emit)
         self._mix = self._switcher.mix(0, 0)
         self._human_card: ProductSegment | None = None  # a product a human on air went to
+        self._card_seen: tuple[ProductSegment | None, str | None] = (None, None)
         self._format = ProgramFormat(self.width_px, self.height_px, self.fps,
                                      self.clock.sample_rate_hz)
         self._present: deque[ProgramFrame] = deque()  # realtime frames wait for their sound
@@ -497,6 +510,7 @@ class LiveEngine:
         try:
             self._run_paced()
         finally:
+            self._emit(RunEnded(self.clock.frame_start_sample(self._frame_index)))
             self._done.set()
 
     def _run_paced(self) -> None:
@@ -573,6 +587,9 @@ class LiveEngine:
             output.open(self._format, s0)
             if isinstance(output, AudioDeviceOutput):
                 output.set_volume(*self._volume)
+            if isinstance(output, FileOutput):  # its tags, as FileOutput writes them
+                self._emit(RecordingStarted(output.name, str(output.path.resolve()), s0,
+                                            tuple(aigc_metadata(output.produce_id).items())))
         except Exception as exc:
             if not isinstance(exc, StudioError):  # a bug, not the operator's setup
                 _LOG.exception("output %s failed to start", output.name)
@@ -801,8 +818,10 @@ class LiveEngine:
                 self._human_card = None
             else:
                 segment = chosen
-        if pinned is not None and (segment is None or pinned != segment.product_id):
+        is_pinned = pinned is not None and (segment is None or pinned != segment.product_id)
+        if is_pinned:
             segment = ProductSegment(pinned, "", 0, 0)
+        self._note_card(segment, s0, is_pinned)
         state = self._renderer.state_at(index, segment)  # the AI's face moves on, always
         rate = self.clock.sample_rate_hz
         # Read every frame, on air or not: a file standing in for the camera then plays in
@@ -870,6 +889,22 @@ class LiveEngine:
         if after is not None:
             self._synth.request(after)
 
+    def _note_card(self, segment: ProductSegment | None, s0: int, pinned: bool) -> None:
+        """A product's card came on screen: ``ProductShown`` (at the segment's card time,
+        as the offline render shows it; at this frame when pinned or swapped in place)."""
+        pid = segment.product_id if segment is not None else None
+        last_segment, last_pid = self._card_seen
+        self._card_seen = (segment, pid)
+        if segment is None or pid is None or (
+                pid == last_pid and (pinned or segment is last_segment)):
+            return
+        product = self._renderer.products.get(pid)
+        if product is None:
+            return
+        by = "pinned" if pinned else "human" if segment is self._human_card else "ai"
+        at = s0 if pinned or segment is last_segment else segment.start_samples
+        self._emit(ProductShown(product, at, by))
+
     def _product_name(self, product_id: str) -> str:
         return self._program.product(product_id).name
 
@@ -924,7 +959,10 @@ class LiveEngine:
             return None
         self._core.cut(playing, at, self.clock.s_to_samples(FADE_S))
         self._face.cut_speech(at)
-        return playing.line
+        line = playing.line
+        self._emit(SentenceCut(line.product_id, line.kind.value, line.text,
+                               playing.start_samples, at))
+        return line
 
     # --- commands ---------------------------------------------------------------------------
     def _apply_commands(self, s0: int) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from studio.core.clock import MediaClock
 from studio.core.errors import UserInputError
+from studio.engine.asrun import timeline_events
+from studio.engine.events import Event, RecordingStarted, RunEnded
 from studio.engine.frames import FrameRenderer, FrameState
 from studio.face.motion import FaceMotion
 from studio.outputs.mp4 import Mp4Writer, aigc_metadata
@@ -78,9 +80,12 @@ def show_seed(show: Show) -> int:
 def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSettings(),
                 progress: Callable[[RenderProgress], None] | None = None,
                 tts: TTSEngine | None = None,
-                on_frame: Callable[[FrameState], None] | None = None) -> RenderResult:
+                on_frame: Callable[[FrameState], None] | None = None,
+                on_event: Callable[[Event], None] | None = None) -> RenderResult:
     """Render the whole show. Writes to temporary names and renames at the end, so a failed
-    or interrupted render leaves no partial MP4 or timeline behind."""
+    or interrupted render leaves no partial MP4 or timeline behind. ``on_event`` (the as-run
+    log) gets, once the file is there, the events a live run would have sent: the
+    recording with its AIGC tags, each card and sentence from the timeline, the end."""
     settings.validate()
     out_path = out_path.resolve()
     if not out_path.parent.is_dir():
@@ -99,6 +104,7 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
         on_sentence=lambda ts, audio: face.add_speech(ts.phonemes, audio, ts.start_samples))
     chars_total = sum(len(line.text) for line in lines) or 1
     produce_id = str(uuid.uuid4())
+    metadata = aigc_metadata(produce_id)
     tmp_video = out_path.with_name(f".{out_path.name}.{os.getpid()}.part")
     timeline_path = timeline_path_for(out_path)
     tmp_timeline = timeline_path.with_name(f".{timeline_path.name}.{os.getpid()}.part")
@@ -110,7 +116,7 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
         for product in show.products:
             renderer.card_image(product.id)
         writer = Mp4Writer(tmp_video, settings.width_px, settings.height_px, settings.fps,
-                           metadata=aigc_metadata(produce_id), crf=settings.crf,
+                           metadata=metadata, crf=settings.crf,
                            preset=settings.preset)
         encoder = OrderedWorker("mp4-encoder")
         index = 0
@@ -157,6 +163,11 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
     finally:
         renderer.close()
     total = scheduler.timeline.total_samples
+    if on_event is not None:
+        on_event(RecordingStarted(out_path.name, str(out_path), 0, tuple(metadata.items())))
+        for event in timeline_events(scheduler.timeline, show):
+            on_event(event)
+        on_event(RunEnded(total, "the render finished"))
     if progress is not None:
         progress(RenderProgress(len(lines), len(lines), index, clock.samples_to_s(total),
                                 clock.samples_to_s(total)))

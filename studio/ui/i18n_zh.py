@@ -554,4 +554,10 @@ CATALOG: dict[str, str] = {
     "Stopping the output": "停止输出",
     "Changing the volume": "调整音量",
     "The test tone": "测试音",
+    "problem:asrun.write_failed": "播出记录无法写入 {folder}：{error}",
+    "problem:asrun.write_failed:fix":
+        "直播继续；请释放磁盘空间或让该文件夹可写（或用 --as-run DIR 另选文件夹），"
+        "期间的记录先保存在内存中，恢复后补写",
+    "problem:asrun.overflow": "{folder} 中的播出记录跟不上（磁盘无响应），部分记录被丢弃",
+    "problem:asrun.overflow:fix": "请检查磁盘；直播继续",
 }
