@@ -11,6 +11,10 @@ import pytest
 
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "LIVEHOST_AS_RUN_DIR" not in os.environ:  # runs in tests keep their as-run logs to the suite
+    import tempfile
+
+    os.environ["LIVEHOST_AS_RUN_DIR"] = tempfile.mkdtemp(prefix="livehost-as-run-")
 
 MINIMAL_SHOW = """
 [show]
