@@ -75,6 +75,9 @@ class OutputHealth:
     frames_dropped: int = 0
     bitrate_bps: float = 0.0
     reconnects: int = 0
+    # What happened, stable for a front end or a log to key on ("file.disk_full",
+    # "stream.reconnecting", "audio.device_lost"); "" when there is nothing to say.
+    code: str = ""
 
 
 SECRET_PATTERNS = (
@@ -135,6 +138,7 @@ class Output(ABC):
         self.name = spec.display
         self._state = OutputState.STARTING
         self._reason = ""
+        self._code = ""
         self.frames_sent = 0
         self.frames_dropped = 0
         self.reconnects = 0
@@ -159,7 +163,7 @@ class Output(ABC):
         """Finish cleanly: a file is playable to its last frame, a stream is closed."""
 
     # --- health -------------------------------------------------------------------------
-    def set_state(self, state: OutputState, reason: str = "") -> None:
+    def set_state(self, state: OutputState, reason: str = "", code: str = "") -> None:
         if state != self._state or reason != self._reason:
             level = logging.WARNING if state in {OutputState.DOWN, OutputState.DEGRADED} \
                 else logging.INFO
@@ -167,6 +171,7 @@ class Output(ABC):
                      f" ({reason})" if reason else "")
         self._state = state
         self._reason = reason
+        self._code = code
 
     @property
     def state(self) -> OutputState:
@@ -183,7 +188,7 @@ class Output(ABC):
     def health(self) -> OutputHealth:
         return OutputHealth(self.name, self.kind, self._state, self._reason, self.frames_sent,
                             self.frames_dropped + self.frames_lost, self.bitrate_bps(),
-                            self.reconnects)
+                            self.reconnects, self._code)
 
     def latency_samples(self) -> int:
         """How long a sound device takes from taking samples to the speaker (else 0); the

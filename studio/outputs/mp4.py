@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from studio import __version__
 from studio.core.media import RGBImage
@@ -24,14 +25,16 @@ class Mp4Writer(AVMuxer):
     def __init__(self, path: Path, width_px: int, height_px: int, fps: Fraction, *,
                  sample_rate_hz: int = 48_000, metadata: dict[str, str] | None = None,
                  crf: int = 20, preset: str = "veryfast", audio_bitrate_bps: int = 128_000,
-                 container_format: str = "mp4") -> None:
+                 container_format: str = "mp4", sink: Any = None) -> None:
+        """``sink``: a file-like object the bytes go to instead of ``path`` (named by it)."""
         gop = gop_frames(fps)
         # Fragmented MP4 would survive a crash but has no edit list: its video starts two
         # frames after its audio. A recording that must survive a crash goes to .mkv or .ts.
         options = ({"movflags": "use_metadata_tags+faststart"} if container_format == "mp4"
                    else {})
         super().__init__(
-            str(path), width_px, height_px, fps, container_format=container_format,
+            sink if sink is not None else str(path), width_px, height_px, fps,
+            container_format=container_format,
             video_options={"crf": str(crf), "preset": preset, "profile": "high",
                            "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"
                                           ":rc-lookahead=10", **BT709},

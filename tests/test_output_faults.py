@@ -1,0 +1,225 @@
+"""Output-side faults, injected with the real parts: a full disk under a recording, a
+streaming server that goes away, a sound server that quits, OBS restarting. Each time the
+other outputs get every frame, the faulty one comes back once the fault is gone, what was
+already said stays on disk, and the event shows in the outputs' health (a stable code)."""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from studio.engine.events import Event, FrameDelivered, OutputsChanged
+from studio.engine.live import LiveEngine
+from studio.outputs import file as file_output
+from studio.outputs.base import OutputHealth, OutputSpec, OutputState
+from studio.show.loader import load_show
+from tests.test_live_engine import SHOW
+
+W, H, FPS = 320, 180, 30
+
+
+@dataclass
+class Track:
+    """A recording read back with PyAV: every picture's pts, mean luma, and the audio."""
+
+    video_pts: list[int]
+    luma: list[float]
+    audio: np.ndarray  # left channel, float32 at 48 kHz
+    metadata: dict[str, str]
+
+    @property
+    def video_s(self) -> float:
+        return len(self.video_pts) / FPS
+
+
+def read_track(path: Path) -> Track:
+    import av
+
+    with av.open(str(path)) as container:
+        metadata = dict(container.metadata)
+        pts: list[int] = []
+        luma: list[float] = []
+        for frame in container.decode(video=0):
+            assert frame.pts is not None and frame.time_base is not None
+            pts.append(round(frame.pts * frame.time_base * FPS))
+            luma.append(float(frame.to_ndarray(format="gray").mean()))
+        container.seek(0)
+        audio = np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=0)])
+    return Track(pts, luma, audio, metadata)
+
+
+def assert_continuous(track: Track, n_frames: int) -> None:
+    """Every frame, in order, none black, and sound to the end of the last one."""
+    assert track.video_pts == list(range(n_frames)), "frames missing or out of order"
+    assert min(track.luma) > 30, "a black frame"
+    assert abs(len(track.audio) / 48_000 - track.video_s) <= 1 / FPS
+
+
+class Health:
+    """Each output's health as the engine reported it (OutputsChanged), in order."""
+
+    def __init__(self) -> None:
+        self.seen: list[OutputHealth] = []
+        self.delivered = 0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, OutputsChanged):
+            self.seen.extend(event.outputs)
+        elif isinstance(event, FrameDelivered):
+            self.delivered += 1
+
+    def codes(self, name: str) -> list[tuple[OutputState, str]]:
+        """The (state, code) changes of one output."""
+        changes: list[tuple[OutputState, str]] = []
+        for h in self.seen:
+            if h.name == name and (not changes or changes[-1] != (h.state, h.code)):
+                changes.append((h.state, h.code))
+        return changes
+
+    def reason(self, name: str, code: str) -> str:
+        return next(h.reason for h in self.seen if h.name == name and h.code == code)
+
+
+def make_engine(write_show: Callable[[str], Path], voice: object, outputs: list[Any],
+                realtime: bool = False) -> tuple[LiveEngine, Health]:
+    engine = LiveEngine(load_show(write_show(SHOW)), width_px=W, height_px=H,
+                        fps=Fraction(FPS), realtime=realtime, tts=voice,  # type: ignore[arg-type]
+                        outputs=outputs)
+    health = Health()
+    engine.subscribe(health)
+    return engine, health
+
+
+def run_until(engine: LiveEngine, condition: Callable[[], bool], what: str,
+              timeout_s: float = 15.0, step: int = 5) -> int:
+    """Run unpaced frames, a few at a time, until ``condition``; returns how many ran."""
+    deadline = time.monotonic() + timeout_s
+    n = 0
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        engine.run_frames(step)
+        n += step
+        time.sleep(0.02)
+    return n
+
+
+# --- (b) the disk fills up during a recording ------------------------------------------------
+class Disk:
+    """A small real file system (tmpfs: the tests run as root), and a way to fill it. Where
+    tmpfs cannot be mounted, the recording's one write edge is made to fail instead."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.path = root / "disk"
+        self.path.mkdir()
+        self.filler = self.path / "filler"
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs",
+                                  str(self.path)], capture_output=True)
+        self.mounted = mounted.returncode == 0
+        self._full = False
+        if not self.mounted:
+            real_write = file_output._os_write
+
+            def write(fd: int, data: Any) -> int:
+                if self._full:
+                    self._full = False  # the reserve is let go once: the next write goes on
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return real_write(fd, data)
+
+            monkeypatch.setattr(file_output, "_os_write", write)
+
+    def fill(self) -> None:
+        """Another program takes every free byte."""
+        if not self.mounted:
+            self._full = True
+            return
+        with self.filler.open("wb", buffering=0) as filler:
+            chunk = b"\0" * (256 << 10)
+            while chunk:
+                try:
+                    filler.write(chunk)
+                except OSError as exc:
+                    assert exc.errno == errno.ENOSPC
+                    chunk = chunk[:len(chunk) // 2]
+
+    def free(self) -> int:
+        import shutil
+
+        return shutil.disk_usage(self.path).free
+
+    def empty(self) -> None:
+        self.filler.unlink(missing_ok=True)
+        self._full = False
+
+    def close(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.path)], capture_output=True)
+
+
+@pytest.fixture
+def disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Disk]:
+    small = Disk(tmp_path, monkeypatch)
+    yield small
+    small.close()
+
+
+def test_a_full_disk_saves_the_recording_and_it_goes_on_in_a_new_part(
+        disk: Disk, tmp_path: Path, write_show: Callable[[str], Path],
+        piper_voice: object) -> None:
+    faulty, other = disk.path / "show.mp4", tmp_path / "other.mp4"
+    engine, health = make_engine(write_show, piper_voice,
+                                 [OutputSpec("file", str(faulty)), OutputSpec("file", str(other))])
+    name = str(faulty)
+
+    def state() -> OutputHealth:
+        return next(h for h in engine.outputs if h.name == name)
+
+    n = run_until(engine, lambda: health.delivered >= 60, "the show to go on air")
+    disk.fill()
+    n += run_until(engine, lambda: state().state == OutputState.DEGRADED, "the disk to fill")
+    engine.run_frames(30)  # the disk stays full a second of show time
+    n += 30
+    disk.empty()
+    n += run_until(engine, lambda: state().state == OutputState.UP, "the recording to resume",
+                   step=3)
+    engine.run_frames(60)
+    n += 60
+    engine.close()
+    final = state()
+    assert health.delivered == n  # the show never waited for the full disk
+
+    # The changes were reported, with codes; the reason names the file and the fix.
+    assert health.codes(name) == [(OutputState.UP, ""), (OutputState.DEGRADED, "file.disk_full"),
+                                  (OutputState.UP, "file.resumed"),
+                                  (OutputState.STOPPED, "")], health.codes(name)
+    reason = health.reason(name, "file.disk_full")
+    assert str(faulty) in reason and "free some space" in reason and "show-2.mp4" in reason
+
+    # The other recording has every frame, none black, and its sound to the end.
+    whole = read_track(other)
+    assert_continuous(whole, n)
+    # What was said up to the fault is on disk, playable; the rest goes on in part 2.
+    first, second = read_track(faulty), read_track(disk.path / "show-2.mp4")
+    n1, n2 = len(first.video_pts), len(second.video_pts)
+    assert n1 >= 60 and n2 >= 60
+    assert_continuous(first, n1)
+    assert_continuous(second, n2)
+    assert n1 + final.frames_dropped + n2 == n  # the frames not recorded are counted
+    assert second.metadata["livehost_part"] == "2"
+    assert first.metadata["AIGC"] == second.metadata["AIGC"]  # one recording, one ProduceID
+    start = round(float(second.metadata["livehost_show_start_s"]) * FPS)
+    assert start == n1 + final.frames_dropped
+    # Part 1 holds exactly the sound the whole recording has up to the fault.
+    said = slice(0, n1 * 1600 - 2048)
+    assert float(np.abs(whole.audio[said]).max()) > 0.05  # the host spoke
+    assert np.allclose(first.audio[said], whole.audio[said], atol=2e-3)
+    print(f"\ndisk full: part 1 {n1} frames, {final.frames_dropped} not recorded, "
+          f"part 2 {n2} frames from frame {start}")
