@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from studio.engine.events import Event, FrameDelivered, OutputsChanged
+from studio.engine.events import Event, FrameDelivered, OutputsChanged, SentenceStarted
 from studio.engine.live import LiveEngine
 from studio.outputs import file as file_output
 from studio.outputs.base import OutputHealth, OutputSpec, OutputState
@@ -223,3 +223,158 @@ def test_a_full_disk_saves_the_recording_and_it_goes_on_in_a_new_part(
     assert np.allclose(first.audio[said], whole.audio[said], atol=2e-3)
     print(f"\ndisk full: part 1 {n1} frames, {final.frames_dropped} not recorded, "
           f"part 2 {n2} frames from frame {start}")
+
+
+# --- (a) the streaming server goes away and comes back ---------------------------------------
+class WallTimes:
+    """When each frame went out (FrameDelivered), by the wall clock."""
+
+    def __init__(self) -> None:
+        self.at: list[float] = []
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, FrameDelivered):
+            self.at.append(time.monotonic())
+
+    def longest_gap_s(self, since_s: float, until_s: float) -> float:
+        times = np.array([t for t in self.at if since_s <= t <= until_s])
+        return float(np.diff(times).max()) if len(times) > 1 else float("inf")
+
+
+def test_a_stream_whose_server_goes_away_reconnects_and_the_recording_never_stops(
+        tmp_path: Path, write_show: Callable[[str], Path], piper_voice: object) -> None:
+    from tests.test_stream import KEY, Nginx, free_port, read_capture, recording, wait_for
+
+    server = Nginx(tmp_path / "nginx", free_port())
+    server.root.mkdir()
+    server.start("before")
+    target, kept = f"rtmp://127.0.0.1:{server.port}/live/{KEY}", tmp_path / "kept.mp4"
+    engine, health = make_engine(write_show, piper_voice,
+                                 [OutputSpec("stream", target), OutputSpec("file", str(kept))],
+                                 realtime=True)
+    walls = WallTimes()
+    engine.subscribe(walls)
+    stream = OutputSpec("stream", target).display  # the key hidden
+
+    def state() -> OutputHealth:
+        return next(h for h in engine.outputs if h.kind == "stream")
+
+    engine.start()
+    try:
+        wait_for(lambda: bool(engine.outputs) and state().state == OutputState.UP, 20,
+                 "the stream to go up")
+        time.sleep(1.0)
+        gone_at = time.monotonic()
+        server.kill()  # the network is gone: the connection drops, the server refuses
+        wait_for(lambda: state().state == OutputState.DEGRADED, 10, "the stream to notice")
+        time.sleep(1.5)
+        records = server.start("after")
+        wait_for(lambda: state().state == OutputState.UP, 20, "the stream to come back")
+        back_s = time.monotonic() - gone_at - 1.5
+        back_at = time.monotonic()
+        time.sleep(1.5)
+    finally:
+        engine.stop()
+        server.stop()
+    try:
+        after = read_capture(recording(records), pictures_every=10_000)
+    finally:
+        server.kill()
+    final = {h.kind: h for h in engine.outputs}
+    codes = health.codes(stream)
+    assert (OutputState.DEGRADED, "stream.reconnecting") in codes, codes
+    assert codes[codes.index((OutputState.DEGRADED, "stream.reconnecting")) + 1] == \
+        (OutputState.UP, "stream.reconnected"), codes
+    assert KEY not in health.reason(stream, "stream.reconnecting")
+    assert final["stream"].reconnects >= 1 and final["stream"].frames_dropped > 0
+    # The receiver got a new stream after the restart, from a keyframe, sound and picture.
+    assert len(after.video_pts_s) >= 30 and after.video_keyframe_s[0] == after.video_pts_s[0]
+    assert abs(after.video_end_s - after.audio_end_s) <= 1 / FPS
+    # The recording beside it has every frame the show delivered, none black, and the
+    # frame loop never waited on the network (no gap near the stall timeouts of 5-10 s).
+    track = read_track(kept)
+    assert_continuous(track, len(track.video_pts))
+    assert len(track.video_pts) >= len(walls.at)
+    gap_s = walls.longest_gap_s(gone_at, back_at)
+    assert gap_s < 0.5, f"the frame loop stopped for {gap_s:.2f} s while the server was gone"
+    print(f"\nstream: back {back_s:.1f} s after the server; longest frame gap meanwhile "
+          f"{gap_s * 1000:.0f} ms; {final['stream'].frames_dropped} stream frames dropped, "
+          f"recording {len(track.video_pts)} frames, {final['file'].frames_dropped} lost")
+
+
+# --- (d) OBS restarts, having lost our scenes -------------------------------------------------
+def test_obs_restarting_without_our_scenes_gets_them_back_and_the_show_goes_on(
+        tmp_path: Path, write_show: Callable[[str], Path], piper_voice: object) -> None:
+    import socket
+
+    from studio.core.backoff import Backoff
+    from studio.engine import commands as cmd
+    from studio.obs.client import ObsClient
+    from studio.obs.controller import ObsController
+    from studio.obs.setup import AI_SCENE, HUMAN_SCENE, PRODUCT_INPUT, ObsProgramSource
+    from studio.obs.state import ObsState
+    from studio.program.switcher import Mode
+    from tests.obs_server import ObsServer
+    from tests.test_stream import free_port, wait_for
+
+    target = f"udp://127.0.0.1:{free_port(socket.SOCK_DGRAM)}"
+    kept = tmp_path / "kept.mp4"
+    states: list[ObsState] = []
+    with ObsServer(tmp_path / "obs") as obs:
+        controller = ObsController(obs.host, obs.port, obs.password,
+                                   program=ObsProgramSource(stream_url=target),
+                                   backoff=Backoff(0.25, 1.0))
+        controller.subscribe(states.append)
+        controller.setup()
+        engine, health = make_engine(write_show, piper_voice,
+                                     [OutputSpec("stream", target), OutputSpec("file", str(kept))],
+                                     realtime=True)
+        walls = WallTimes()
+        engine.subscribe(walls)
+        products: list[str] = []
+        engine.subscribe(lambda e: products.append(e.product_id)
+                         if isinstance(e, SentenceStarted) and e.product_id else None)
+        controller.attach(engine)
+        try:
+            wait_for(lambda: controller.state.connected and controller.state.scene == AI_SCENE,
+                     15, "the controller to set OBS up")
+            engine.start()
+            wait_for(lambda: bool(products), 20, "a product to go on air")
+            gone_at = time.monotonic()
+            obs.quit()  # OBS crashes, and comes back with a fresh scene collection
+            for collection in (obs.home / ".config/obs-studio/basic/scenes").glob("*.json*"):
+                collection.unlink()
+            wait_for(lambda: not controller.state.connected, 5, "the controller to notice")
+            engine.send(cmd.SetMode(Mode.HUMAN))  # wanted while OBS is away
+            obs.start()
+            restarted_at = time.monotonic()
+            wait_for(lambda: controller.state.connected
+                     and controller.state.scene == HUMAN_SCENE, 20,
+                     "the controller to set OBS up again and put the human scene on")
+            back_s = time.monotonic() - restarted_at
+            back_at = time.monotonic()
+            client = ObsClient(obs.host, obs.port, obs.password)
+            client.connect()
+            try:
+                scenes = client.scenes().scenes
+                assert AI_SCENE in scenes and HUMAN_SCENE in scenes  # made again
+                assert client.current_program_scene() == HUMAN_SCENE
+                wanted = engine.show.product(products[-1]).name  # the product on air
+                wait_for(lambda: client.input_settings(PRODUCT_INPUT)[1].get("text") == wanted,
+                         5, "OBS's text to show the product on air")
+            finally:
+                client.close()
+            time.sleep(0.5)
+        finally:
+            engine.stop()
+            controller.close()
+    lost = [s.error for s in states if not s.connected and s.error]
+    assert any("lost the connection to OBS" in e for e in lost), lost
+    assert controller.last_setup is not None and controller.last_setup.created  # re-applied
+    assert all(h.state == OutputState.STOPPED for h in engine.outputs), engine.outputs
+    track = read_track(kept)
+    assert_continuous(track, len(track.video_pts))
+    gap_s = walls.longest_gap_s(gone_at, back_at)
+    assert gap_s < 0.5, f"the frame loop stopped for {gap_s:.2f} s while OBS was away"
+    print(f"\nOBS: set up again {back_s:.1f} s after it started; longest frame gap "
+          f"{gap_s * 1000:.0f} ms; recording {len(track.video_pts)} frames")

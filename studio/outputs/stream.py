@@ -688,7 +688,7 @@ class StreamOutput(ThreadedOutput):
             self.reconnects += 1
         self._connections += 1
         self._meter.restart()
-        self.set_state(OutputState.UP)
+        self.set_state(OutputState.UP, code="stream.reconnected" if self.reconnects else "")
 
     def _container_options(self) -> dict[str, str]:
         options = {"flush_packets": "1", "max_interleave_delta": "500000"}
@@ -701,7 +701,8 @@ class StreamOutput(ThreadedOutput):
         conn.close()
         if conn.relay.permanent:
             self._gave_up = True
-            self.set_state(OutputState.DOWN, self._permanent_reason(problem))
+            self.set_state(OutputState.DOWN, self._permanent_reason(problem),
+                           code="stream.failed")
             return
         self._retry(problem, now, connected=conn.up_at is not None)
 
@@ -716,7 +717,8 @@ class StreamOutput(ThreadedOutput):
         self._retry_at = now + delay
         what = "lost the connection" if connected else "cannot connect"
         self.set_state(OutputState.DEGRADED, f"{what} to {self.name}: {problem}; trying again "
-                       f"in {delay:.1f} s (frames are dropped meanwhile)")
+                       f"in {delay:.1f} s (frames are dropped meanwhile)",
+                       code="stream.reconnecting")
 
     def finish(self) -> None:
         conn, self._conn = self._conn, None
@@ -738,7 +740,8 @@ class StreamOutput(ThreadedOutput):
         if conn is not None:
             conn.close()
         message = self.scrub(f"{type(exc).__name__}: {exc}")
-        self.set_state(OutputState.DOWN, f"stream {self.name} stopped: {message}")
+        self.set_state(OutputState.DOWN, f"stream {self.name} stopped: {message}",
+                       code="stream.failed")
 
 
 register_output("stream", StreamOutput, "a network stream: " + STREAM_HELP)
