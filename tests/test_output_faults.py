@@ -6,6 +6,7 @@ already said stays on disk, and the event shows in the outputs' health (a stable
 from __future__ import annotations
 
 import errno
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -129,7 +130,7 @@ class Disk:
             real_write = file_output._os_write
 
             def write(fd: int, data: Any) -> int:
-                if self._full:
+                if self._full and os.readlink(f"/proc/self/fd/{fd}").startswith(str(self.path)):
                     self._full = False  # the reserve is let go once: the next write goes on
                     raise OSError(errno.ENOSPC, "No space left on device")
                 return real_write(fd, data)
@@ -372,9 +373,93 @@ def test_obs_restarting_without_our_scenes_gets_them_back_and_the_show_goes_on(
     assert any("lost the connection to OBS" in e for e in lost), lost
     assert controller.last_setup is not None and controller.last_setup.created  # re-applied
     assert all(h.state == OutputState.STOPPED for h in engine.outputs), engine.outputs
+    assert all(h.state in {OutputState.STARTING, OutputState.UP, OutputState.STOPPED}
+               for h in health.seen)  # no output of ours noticed OBS going away
     track = read_track(kept)
     assert_continuous(track, len(track.video_pts))
     gap_s = walls.longest_gap_s(gone_at, back_at)
     assert gap_s < 0.5, f"the frame loop stopped for {gap_s:.2f} s while OBS was away"
     print(f"\nOBS: set up again {back_s:.1f} s after it started; longest frame gap "
           f"{gap_s * 1000:.0f} ms; recording {len(track.video_pts)} frames")
+
+
+# --- (c) the sound server quits mid-show -----------------------------------------------------
+UNPLUG = """
+import json, os, subprocess, sys, time
+from fractions import Fraction
+from pathlib import Path
+server = f"livehost-faults-{os.getpid()}"
+os.environ.update(JACK_DEFAULT_SERVER=server, JACK_NO_AUDIO_RESERVATION="1",
+                  JACK_NO_START_SERVER="1")
+jack = subprocess.Popen(["jackd", "-n", server, "--no-realtime", "-d", "dummy", "-r", "48000",
+                         "-p", "512"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+import sounddevice
+deadline = time.monotonic() + 10
+while not any("JACK" in api["name"] and api["devices"] for api in sounddevice.query_hostapis()):
+    assert time.monotonic() < deadline and jack.poll() is None, "no JACK server"
+    time.sleep(0.3)
+    sounddevice._terminate()
+    sounddevice._initialize()
+from studio.engine.events import FrameDelivered, OutputsChanged, Problem
+from studio.engine.live import LiveEngine
+from studio.outputs.base import OutputSpec
+from studio.show.loader import load_show
+from studio.voice.piper_tts import PiperTTS
+show, kept = Path(sys.argv[1]), sys.argv[2]
+engine = LiveEngine(load_show(show), width_px=320, height_px=180, fps=Fraction(30),
+                    tts=PiperTTS("en_US-joe-medium"),
+                    outputs=[OutputSpec("audio", ""), OutputSpec("file", kept)])
+walls, changes, problems = [], [], []
+def on_event(e):
+    if isinstance(e, FrameDelivered):
+        walls.append(time.monotonic())
+    elif isinstance(e, OutputsChanged):
+        changes.extend([h.kind, h.state.value, h.code] for h in e.outputs)
+    elif isinstance(e, Problem):
+        problems.append(e.code)
+engine.subscribe(on_event)
+engine.start()
+deadline = time.monotonic() + 30
+while len(walls) < 45:
+    assert time.monotonic() < deadline, "not on air"
+    time.sleep(0.01)
+gone_at = time.monotonic()
+jack.terminate()
+jack.wait(5)
+time.sleep(2.5)
+engine.stop()
+after = [t for t in walls if t >= gone_at]
+gaps = [b - a for a, b in zip(after, after[1:])]
+print(json.dumps({"changes": changes, "problems": problems, "frames": len(walls),
+                  "after": len(after), "gap_s": max(gaps), "span_s": after[-1] - gone_at}))
+sys.stdout.flush()
+os._exit(0)  # PortAudio cannot shut down against a server that is gone
+"""
+
+
+def test_a_sound_server_that_quits_takes_only_its_output_down(
+        tmp_path: Path, write_show: Callable[[str], Path]) -> None:
+    import json
+    import shutil
+    import sys
+
+    assert shutil.which("jackd"), "jackd is missing: bash installers/studio.sh test installs it"
+    kept = tmp_path / "kept.mp4"
+    # A process of its own: PortAudio cannot start again in a process whose server is gone.
+    result = subprocess.run([sys.executable, "-c", UNPLUG, str(write_show(SHOW)), str(kept)],
+                            capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    audio = [tuple(c[1:]) for c in report["changes"] if c[0] == "audio"]
+    assert ("down", "audio.device_lost") in audio, audio
+    assert "audio.device_stopped" in report["problems"]
+    assert all(c[1] != "down" for c in report["changes"] if c[0] == "file")
+    print(f"\nsound server gone: longest frame gap {report['gap_s'] * 1000:.0f} ms; "
+          f"{report['after']} frames in the {report['span_s']:.1f} s after")
+    # The show went on in real time without the device (~30 frames a second) ...
+    assert report["after"] >= 30 * (report["span_s"] - 1.5)
+    # ... and the recording has every frame, with its sound, none black.
+    track = read_track(kept)
+    assert_continuous(track, len(track.video_pts))
+    assert len(track.video_pts) >= report["frames"]

@@ -154,6 +154,11 @@ def resolve_output_device(device: str | int | None) -> AudioDeviceInfo:
     return matches[0]
 
 
+# No callback for this long: the device is gone. Callbacks come every few ms (512 frames at
+# 48 kHz is 11 ms); a loaded machine delays them by tens of ms, never by this much.
+CALLBACKS_GONE_S = 0.3
+
+
 class SoundDeviceSink:
     """Mono program audio to a PortAudio output device (duplicated to every channel)."""
 
@@ -178,6 +183,7 @@ class SoundDeviceSink:
         self._clock_offsets: deque[float] = deque(maxlen=self.clock_window)
         self._dac_delays_s: deque[float] = deque(maxlen=self.clock_window)
         self._latency_s = latency_s  # until PortAudio says what it is
+        self._last_callback_s: float | None = None  # time.monotonic of the last callback
         try:
             self._stream: Any = sounddevice.OutputStream(
                 device=self.device.index, samplerate=sample_rate_hz,
@@ -196,6 +202,7 @@ class SoundDeviceSink:
 
     def _callback(self, out: Any, frames: int, time_info: Any, _status: Any) -> None:
         now_s = time.monotonic()
+        self._last_callback_s = now_s
         with self._lock:
             available = self._write - self._read
             n = min(frames, available)
@@ -279,8 +286,15 @@ class SoundDeviceSink:
 
     @property
     def alive(self) -> bool:
-        """False once a started stream has stopped by itself (device unplugged, server gone)."""
-        return not self._started or bool(self._stream.active)
+        """False once a started stream has stopped by itself (device unplugged, server gone),
+        or its callbacks stopped coming: PortAudio's JACK stream stays "active" for a while
+        after its server died, and the show would wait on it meanwhile."""
+        if not self._started:
+            return True
+        last = self._last_callback_s
+        if last is not None and time.monotonic() - last > CALLBACKS_GONE_S:
+            return False
+        return bool(self._stream.active)
 
     def close(self) -> None:
         """Stop the stream; never blocks the caller long (PortAudio can hang on a dead device)."""
@@ -430,7 +444,7 @@ class AudioDeviceOutput(Output):
 
     def lost(self, reason: str) -> None:
         """The device stopped consuming: this output is down; the show goes on without it."""
-        self.set_state(OutputState.DOWN, reason)
+        self.set_state(OutputState.DOWN, reason, code="audio.device_lost")
         if self._sink is not None:
             self._sink.close()
 
