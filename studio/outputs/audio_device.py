@@ -309,7 +309,9 @@ class SoundDeviceSink:
         device_gone = not self.alive
         closer = threading.Thread(target=stop, name="audio-close", daemon=True)
         closer.start()
-        closer.join(timeout=1.0)
+        # Against a device that is gone PortAudio's stop hangs: the caller (the engine's frame
+        # loop) does not wait for it then.
+        closer.join(timeout=0.0 if device_gone else 1.0)
         if device_gone or closer.is_alive():
             # PortAudio hangs or aborts (an assertion in its JACK host API) when it shuts
             # down against a device that is gone; skip its exit handler so the app can quit.
@@ -321,6 +323,9 @@ class SoundDeviceSink:
             atexit.unregister(sounddevice._exit_handler)
 
 
+DEVICE_GONE = ("the audio device stopped playing (unplugged, or its server quit); the show "
+               "goes on, paced by the system clock; reconnect the device and add the audio "
+               "output again")
 TONE_HZ = 1000.0
 TONE_PEAK = 10 ** (-18 / 20)  # -18 dBFS: the usual line-up level (RMS -21 dBFS)
 TONE_FADE_S = 0.005
@@ -413,7 +418,16 @@ class AudioDeviceOutput(Output):
 
     @property
     def alive(self) -> bool:
-        return self._sink is not None and self._sink.alive
+        """False once the device is gone. The engine asks before every feed and while it
+        paces on the device: the first to find it gone takes this output down, so the loss
+        is reported (OutputsChanged, a Problem) rather than the output silently skipped."""
+        if self._sink is None:
+            return False
+        if self._sink.alive:
+            return True
+        if self.state == OutputState.UP:
+            self.lost(DEVICE_GONE)
+        return False
 
     def latency_samples(self) -> int:
         """From taking samples to the DAC: measured once the device plays (see
@@ -444,6 +458,8 @@ class AudioDeviceOutput(Output):
 
     def lost(self, reason: str) -> None:
         """The device stopped consuming: this output is down; the show goes on without it."""
+        if self.state == OutputState.DOWN:
+            return
         self.set_state(OutputState.DOWN, reason, code="audio.device_lost")
         if self._sink is not None:
             self._sink.close()
