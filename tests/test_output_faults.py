@@ -402,13 +402,14 @@ while not any("JACK" in api["name"] and api["devices"] for api in sounddevice.qu
     sounddevice._initialize()
 from studio.engine.events import FrameDelivered, OutputsChanged, Problem
 from studio.engine.live import LiveEngine
-from studio.outputs.base import OutputSpec
+from studio.outputs.base import OutputSpec, OutputState, build_output
 from studio.show.loader import load_show
 from studio.voice.piper_tts import PiperTTS
 show, kept = Path(sys.argv[1]), sys.argv[2]
+device = build_output(OutputSpec("audio", ""))
 engine = LiveEngine(load_show(show), width_px=320, height_px=180, fps=Fraction(30),
                     tts=PiperTTS("en_US-joe-medium"),
-                    outputs=[OutputSpec("audio", ""), OutputSpec("file", kept)])
+                    outputs=[device, OutputSpec("file", kept)])
 walls, changes, problems = [], [], []
 def on_event(e):
     if isinstance(e, FrameDelivered):
@@ -426,18 +427,34 @@ while len(walls) < 45:
 gone_at = time.monotonic()
 jack.terminate()
 jack.wait(5)
-time.sleep(2.5)
+time.sleep(2.0)
+down_s = time.monotonic() - gone_at
+jack = subprocess.Popen(jack.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+restarted_at = time.monotonic()
+while device.state != OutputState.UP:
+    assert time.monotonic() < restarted_at + 15, f"the device did not come back: {device.health()}"
+    time.sleep(0.05)
+back_s = time.monotonic() - restarted_at
+sink = device.sink
+played_from, at = sink._read, time.monotonic()
+n_back = len(walls)
+time.sleep(2.0)
+played_s = (sink._read - played_from) / 48000
+shown_s = (len(walls) - n_back) / 30
+elapsed_s = time.monotonic() - at
 engine.stop()
-after = [t for t in walls if t >= gone_at]
+after = [t for t in walls if gone_at <= t <= gone_at + down_s]
 gaps = [b - a for a, b in zip(after, after[1:])]
 print(json.dumps({"changes": changes, "problems": problems, "frames": len(walls),
-                  "after": len(after), "gap_s": max(gaps), "span_s": after[-1] - gone_at}))
+                  "after": len(after), "gap_s": max(gaps), "span_s": down_s,
+                  "back_s": back_s, "played_s": played_s, "shown_s": shown_s,
+                  "elapsed_s": elapsed_s}))
 sys.stdout.flush()
 os._exit(0)  # PortAudio cannot shut down against a server that is gone
 """
 
 
-def test_a_sound_server_that_quits_takes_only_its_output_down(
+def test_a_sound_server_that_quits_takes_only_its_output_down_until_it_is_back(
         tmp_path: Path, write_show: Callable[[str], Path]) -> None:
     import json
     import shutil
@@ -453,10 +470,15 @@ def test_a_sound_server_that_quits_takes_only_its_output_down(
     report = json.loads(result.stdout.strip().splitlines()[-1])
     audio = [tuple(c[1:]) for c in report["changes"] if c[0] == "audio"]
     assert ("down", "audio.device_lost") in audio, audio
+    assert ("up", "audio.device_back") in audio, audio  # opened again once it was back
+    # ... and it plays in real time again, pacing the show: 2 s of sound in 2 s.
+    assert abs(report["played_s"] - report["elapsed_s"]) < 0.3, report
+    assert abs(report["shown_s"] - report["played_s"]) < 0.3, report
     assert {"audio.device_stopped", "output.down"} & set(report["problems"])
     assert all(c[1] != "down" for c in report["changes"] if c[0] == "file")
     print(f"\nsound server gone: longest frame gap {report['gap_s'] * 1000:.0f} ms; "
-          f"{report['after']} frames in the {report['span_s']:.1f} s after")
+          f"{report['after']} frames in the {report['span_s']:.1f} s without it; device back "
+          f"{report['back_s']:.1f} s after its server")
     # The show went on in real time without the device (~30 frames a second) ...
     assert report["after"] >= 30 * (report["span_s"] - 1.5)
     # ... and the recording has every frame, with its sound, none black.

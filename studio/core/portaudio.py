@@ -38,10 +38,13 @@ def default_device_index(sounddevice: Any, kind: Literal["input", "output"]) -> 
         return None
 
 
-def portaudio_devices(kind: Literal["input", "output"]) -> list[PortAudioDevice]:
+def portaudio_devices(kind: Literal["input", "output"],
+                      sounddevice: Any = None) -> list[PortAudioDevice]:
     """Every device PortAudio can use that way, the default flagged. PortAudio reads the
-    list when it starts: a device plugged in later shows after a restart of the app."""
-    sounddevice = sounddevice_module()
+    list when it starts: a device plugged in later shows after a restart of the app (or in
+    a PortAudio started again, ``sounddevice``)."""
+    if sounddevice is None:
+        sounddevice = sounddevice_module()
     default = default_device_index(sounddevice, kind)
     apis = sounddevice.query_hostapis()
     found = []

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import logging
 import math
+import os
+import sys
 import threading
 import time
 from collections import deque
@@ -21,7 +24,8 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from studio.core.errors import DependencyError, UserInputError
+from studio.core.backoff import Backoff
+from studio.core.errors import DependencyError, StudioError, UserInputError
 from studio.core.media import AudioChunk
 from studio.core.portaudio import (
     portaudio_devices,
@@ -36,6 +40,8 @@ from studio.outputs.base import (
     ProgramFrame,
     register_output,
 )
+
+_LOG = logging.getLogger("studio.outputs.audio")
 
 
 class AudioSink(Protocol):
@@ -86,11 +92,77 @@ class AudioDeviceInfo:
         return f"{self.index} {self.name!r} ({self.host_api})"
 
 
-def list_output_devices() -> list[AudioDeviceInfo]:
+def list_output_devices(sounddevice: Any = None) -> list[AudioDeviceInfo]:
     """Every device PortAudio can play to, the default one flagged. PortAudio reads the list
-    when it starts: a device plugged in later shows after a restart of the app."""
+    when it starts: a device plugged in later shows after a restart of the app, or in a
+    PortAudio started again (``fresh_portaudio``)."""
     return [AudioDeviceInfo(d.name, d.index, d.host_api, d.channels, d.default)
-            for d in portaudio_devices("output")]
+            for d in portaudio_devices("output", sounddevice)]
+
+
+def _portaudio_path(sounddevice: Any) -> str | None:
+    """The PortAudio library this process loaded (from its memory map), or None."""
+    name = str(getattr(sounddevice, "_libname", "") or "")
+    if os.path.isabs(name):
+        return name
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            for line in maps:
+                path = line.split(None, 5)[5].strip() if len(line.split(None, 5)) == 6 else ""
+                if "libportaudio" in os.path.basename(path) and os.path.exists(path):
+                    return path
+    except OSError:
+        pass
+    return None
+
+
+def fresh_portaudio() -> Any:
+    """A new, separate PortAudio (a sounddevice module over its own copy of the library),
+    which lists the devices as they are now.
+
+    PortAudio reads its devices once, and cannot be started again in this process after a
+    device (or JACK's server) went away: ``Pa_Terminate`` then hangs closing the dead
+    stream. A private copy of the library has its own state, so the device can be opened
+    again while the dead stream is left alone. Raises ``DependencyError`` where there is no
+    library file to copy (then the output stays down, as before)."""
+    import ctypes.util
+    import importlib.util
+    import shutil
+    import tempfile
+
+    current = sounddevice_module()
+    source = _portaudio_path(current)
+    spec = importlib.util.spec_from_file_location("sounddevice", current.__file__)
+    if source is None or spec is None or spec.loader is None:
+        raise DependencyError("PortAudio cannot be started again in this process; restart "
+                              "the studio to hear the sound device")
+    fd, copy = tempfile.mkstemp(prefix="livehost-portaudio-", suffix=".so")
+    os.close(fd)
+    module = importlib.util.module_from_spec(spec)
+    find_library = ctypes.util.find_library
+    with _FRESH_LOCK:
+        try:
+            shutil.copyfile(source, copy)
+            ctypes.util.find_library = (  # type: ignore[assignment]
+                lambda name: copy if name == "portaudio" else find_library(name))
+            spec.loader.exec_module(module)  # dlopen the copy, and Pa_Initialize
+        finally:
+            ctypes.util.find_library = find_library  # type: ignore[assignment]
+            os.unlink(copy)  # mapped, it stays loaded
+    return module
+
+
+def drop_portaudio(sounddevice: Any) -> None:
+    """Let go of a fresh PortAudio that opened nothing (no stream: safe to terminate)."""
+    import atexit
+
+    with contextlib.suppress(Exception):
+        atexit.unregister(sounddevice._exit_handler)
+        sounddevice._terminate()
+        sounddevice._ffi.dlclose(sounddevice._lib)
+
+
+_FRESH_LOCK = threading.Lock()
 
 
 def _opens(sounddevice: Any, device: AudioDeviceInfo, sample_rate_hz: int) -> bool:
@@ -123,10 +195,11 @@ def _device_list(devices: list[AudioDeviceInfo]) -> str:
     return ", ".join(d.label for d in devices) if devices else "none"
 
 
-def resolve_output_device(device: str | int | None) -> AudioDeviceInfo:
+def resolve_output_device(device: str | int | None,
+                          sounddevice: Any = None) -> AudioDeviceInfo:
     """The device the operator named (None: the default): an index, an exact name, or a
     part of one name. Raises ``UserInputError`` listing the devices that exist."""
-    devices = list_output_devices()
+    devices = list_output_devices(sounddevice)
     choose = "choose one in Settings ▸ Audio or --out audio:NAME"
     if device is None:
         found = next((d for d in devices if d.default), None)
@@ -166,9 +239,12 @@ class SoundDeviceSink:
     clock_window: ClassVar[int] = 64  # callbacks over which the clock offset is estimated
 
     def __init__(self, device: str | int | None = None, sample_rate_hz: int = 48_000,
-                 channels: int = 2, capacity_s: float = 2.0, latency_s: float = 0.05) -> None:
-        sounddevice = sounddevice_module()
-        self.device = resolve_output_device(device)
+                 channels: int = 2, capacity_s: float = 2.0, latency_s: float = 0.05,
+                 sounddevice: Any = None) -> None:
+        if sounddevice is None:
+            sounddevice = sounddevice_module()
+        self._sounddevice = sounddevice  # this PortAudio (``fresh_portaudio`` makes others)
+        self.device = resolve_output_device(device, sounddevice)
         self.sample_rate_hz = sample_rate_hz
         self._ring = np.zeros(int(capacity_s * sample_rate_hz), dtype=np.float32)
         self._read = 0
@@ -318,14 +394,11 @@ class SoundDeviceSink:
             # The OS frees the device at exit.
             import atexit
 
-            import sounddevice
-
-            atexit.unregister(sounddevice._exit_handler)
+            atexit.unregister(self._sounddevice._exit_handler)
 
 
 DEVICE_GONE = ("the audio device stopped playing (unplugged, or its server quit); the show "
-               "goes on, paced by the system clock; reconnect the device and add the audio "
-               "output again")
+               "goes on, paced by the system clock")
 TONE_HZ = 1000.0
 TONE_PEAK = 10 ** (-18 / 20)  # -18 dBFS: the usual line-up level (RMS -21 dBFS)
 TONE_FADE_S = 0.005
@@ -351,11 +424,47 @@ class AudioDeviceOutput(Output):
         self._target_gain = 1.0
         self._tone_at = 0  # samples of the tone already played
         self._tone_samples = 0  # its whole length (0: no tone)
+        self._reopens = sink is None  # a device this output opened itself is reopened
+        self._rate_hz = 48_000
+        self._closing = threading.Event()
+        self._reopener: threading.Thread | None = None
+        self.reopen_backoff = Backoff(0.5, 10.0)
 
     def open(self, fmt: ProgramFormat, start_samples: int) -> None:
+        self._rate_hz = fmt.sample_rate_hz
         if self._sink is None:
             self._sink = SoundDeviceSink(parse_device(self.spec.target), fmt.sample_rate_hz)
         self.set_state(OutputState.UP)
+
+    def _reopen(self) -> None:
+        """Own thread, after the device went away: try it again with backoff, each time in
+        a fresh PortAudio (the old one cannot see it come back, nor start again)."""
+        while not self._closing.wait(self.reopen_backoff.next_delay_s()):
+            try:
+                portaudio = fresh_portaudio()
+            except StudioError as exc:
+                self.set_state(OutputState.DOWN, f"{DEVICE_GONE}: {exc}",
+                               code="audio.device_lost")
+                return
+            except Exception:
+                _LOG.warning("PortAudio could not be started again", exc_info=True)
+                continue
+            try:
+                sink = SoundDeviceSink(parse_device(self.spec.target), self._rate_hz,
+                                       sounddevice=portaudio)
+            except StudioError:  # not back yet
+                drop_portaudio(portaudio)
+                continue
+            if self._closing.is_set():
+                sink.close()
+                return
+            sys.modules["sounddevice"] = portaudio  # what lists the devices from now on
+            self._sink = sink  # before UP: the engine feeds it from then on
+            self.reconnects += 1
+            self.reopen_backoff.reset()
+            self.set_state(OutputState.UP, f"the audio device {sink.device.label} is back",
+                           code="audio.device_back")
+            return
 
     @property
     def sink(self) -> AudioSink:
@@ -460,11 +569,20 @@ class AudioDeviceOutput(Output):
         """The device stopped consuming: this output is down; the show goes on without it."""
         if self.state == OutputState.DOWN:
             return
+        if self._reopens:
+            reason = f"{reason}; it is opened again when it is back"
         self.set_state(OutputState.DOWN, reason, code="audio.device_lost")
         if self._sink is not None:
             self._sink.close()
+        if self._reopens and not self._closing.is_set():
+            self._reopener = threading.Thread(target=self._reopen, name="audio-reopen",
+                                              daemon=True)
+            self._reopener.start()
 
     def close(self) -> None:
+        self._closing.set()
+        if self._reopener is not None:
+            self._reopener.join(timeout=5.0)
         if self._sink is not None and self.state != OutputState.DOWN:
             self._sink.close()
             self.set_state(OutputState.STOPPED)
