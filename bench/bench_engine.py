@@ -50,6 +50,7 @@ def bench_stages(width: int, height: int, frames: int = 150) -> dict[str, Any]:
     import numpy as np
     from vispy.gloo import gl
 
+    from studio.avatar.renderer import AvatarRenderer
     from studio.compose.compositor import Compositor
     from studio.core.clock import MediaClock
     from studio.face.motion import FaceMotion
@@ -66,14 +67,16 @@ def bench_stages(width: int, height: int, frames: int = 150) -> dict[str, Any]:
     params = [face.params_at_frame(i) for i in range(frames)]
     face_ms = (time.perf_counter() - t) / frames * 1000
 
-    comp = Compositor(width, height, Stage(), HostLook())
+    comp = Compositor(width, height, Stage(), lambda: AvatarRenderer(HostLook()))
+    avatar = comp._avatar
+    assert avatar is not None
     # Host alone: draw into the framebuffer and wait for the GPU (llvmpipe) to finish.
     comp.compose(params[0])
     comp.read_yuv420p()
     comp.gl.begin()
     t = time.perf_counter()
     for p in params:
-        comp._avatar.draw(p, comp.layout.host_rect_px, (width, height))
+        avatar.draw(p, comp.layout.host_rect_px, (width, height))
     comp.gl.flush()
     gl.glFinish()
     host_ms = (time.perf_counter() - t) / frames * 1000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from studio.avatar.renderer import AvatarRenderer
 from studio.compose.compositor import Compositor, StageLayout
 from studio.face.params import FaceParams
 from studio.show.model import HostLook, Stage
@@ -30,8 +31,8 @@ def _poses(n: int) -> list[FaceParams]:
 
 def test_damage_redraw_equals_full_redraw() -> None:
     look = HostLook(hair_style="long")
-    tracked = Compositor(480, 272, Stage(), look)
-    full = Compositor(480, 272, Stage(), look)
+    tracked = Compositor(480, 272, Stage(), lambda: AvatarRenderer(look))
+    full = Compositor(480, 272, Stage(), lambda: AvatarRenderer(look))
     damage_area = []
     for index, params in enumerate(_poses(90)):
         tracked.compose(params, card_alpha=0.0)
@@ -53,12 +54,12 @@ def test_damage_redraw_equals_full_redraw() -> None:
 
 def test_frames_nobody_encodes_leave_nothing_behind() -> None:
     """A live preview without a recording never reads YUV: pending work must not pile up."""
-    comp = Compositor(320, 180, Stage(), HostLook())
+    comp = Compositor(320, 180, Stage(), lambda: AvatarRenderer(HostLook()))
     for params in _poses(200):
         comp.compose(params)
         comp.read_rgba()
     assert len(comp._yuv_damage) <= 16
-    full = Compositor(320, 180, Stage(), HostLook())
+    full = Compositor(320, 180, Stage(), lambda: AvatarRenderer(HostLook()))
     last = _poses(200)[-1]
     full.compose(last)
     tracked_yuv, full_yuv = comp.read_yuv420p(), full.read_yuv420p()

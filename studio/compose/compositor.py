@@ -9,6 +9,7 @@ or carries a synthetic voice: the program switcher decides, the compositor only 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from studio.avatar.base import Avatar
 from studio.compose.background import render_background
 from studio.compose.gl import OffscreenGL
 from studio.compose.label import render_ai_label
 from studio.core.media import RGBImage
 from studio.face.params import FaceParams
-from studio.show.model import HostLook, Stage
+from studio.show.model import Stage
 
 Rect = tuple[int, int, int, int]
 MAX_PENDING_YUV_RECTS = 16
@@ -127,8 +129,10 @@ class StageLayout:
 class Compositor:
     """Owns the GL context; ``compose`` draws one frame, ``read_*`` fetch it."""
 
-    def __init__(self, width_px: int, height_px: int, stage: Stage, look: HostLook, *,
-                 base_dir: Path | None = None, draw_host: bool = True) -> None:
+    def __init__(self, width_px: int, height_px: int, stage: Stage,
+                 avatar: Callable[[], Avatar] | None, *, base_dir: Path | None = None) -> None:
+        """``avatar`` makes the host to draw (called once, with this compositor's GL context
+        current: see :func:`studio.avatar.base.build_avatar`); None draws no host."""
         from vispy import gloo
 
         self.width_px = width_px
@@ -154,12 +158,10 @@ class Compositor:
         self._camera_shape: tuple[int, int] | None = None
         self._camera_uv = _ALL_UV
         self._last_overlay: tuple[float, bool] = (0.0, True)
-        self._avatar: Any = None
-        if draw_host:
-            from studio.avatar.renderer import AvatarRenderer
-
+        self._avatar: Avatar | None = None
+        if avatar is not None:
             self.gl.make_current()
-            self._avatar = AvatarRenderer(look)
+            self._avatar = avatar()
         self._full_redraw = True
         self._last_card_state: tuple[object, float, int] | None = None
         self._last_card_rect: Rect | None = None

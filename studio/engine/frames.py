@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from studio.avatar.base import build_avatar
 from studio.compose.card import render_product_card
 from studio.compose.compositor import Compositor
 from studio.core.clock import MediaClock
@@ -47,8 +48,11 @@ class FrameRenderer:
         self.show = show
         self.clock = clock
         self.face = face
-        self.compositor = Compositor(width_px, height_px, show.stage, show.host.look,
-                                     base_dir=show.base_dir, draw_host=draw_host)
+        host = show.host
+        self.compositor = Compositor(
+            width_px, height_px, show.stage,
+            (lambda: build_avatar(host, show.base_dir)) if draw_host else None,
+            base_dir=show.base_dir)
         self._cards: dict[str, npt.NDArray[np.uint8]] = {}
         self._failed_cards: set[str] = set()
         self.products = {p.id: p for p in show.products}  # live edits replace entries
