@@ -69,7 +69,7 @@ def _load_kinds() -> None:
     """Import the modules that register the shipped kinds (once; cheap when done)."""
     import importlib
 
-    for module in ("studio.avatar.photo", "studio.avatar.neural"):
+    for module in ("studio.avatar.package", "studio.avatar.neural"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:  # a kind that is not built yet registers nothing
