@@ -20,6 +20,7 @@ from typing import TextIO
 from studio import __version__
 from studio.core.clock import parse_fps
 from studio.core.errors import DependencyError, StudioError, UserInputError
+from studio.core.formats import check_settings
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -139,7 +140,6 @@ def _render(show_path: Path, out: Path, size: tuple[int, int], fps: Fraction,
     show = load_show(show_path)
     if out.suffix.lower() != ".mp4":
         raise UserInputError(f"--out {out}: the output must be an .mp4 file")
-    out.parent.mkdir(parents=True, exist_ok=True)
     as_run: AsRunLog | None = None
     if as_run_dir is not None:
         as_run = AsRunLog(as_run_dir, on_problem=lambda p: print(
@@ -188,10 +188,12 @@ def _app(show_path: Path | None, size: tuple[int, int], fps: Fraction,
          audio_device: str | None = None, camera: str | None = None,
          mic: str | None = None, as_run_dir: Path | None = None, operator: str = "") -> int:
     """Open the operator's window; a show given on the command line goes on air at once."""
+    check_settings(size, fps)  # bad flags are reported before any window opens
     if show_path is not None:
+        from studio.engine.preflight import require_voice
         from studio.show.loader import load_show
 
-        load_show(show_path)  # a bad file is reported here, before any window opens
+        require_voice(load_show(show_path))  # so is a bad file
     if camera is not None or mic is not None:
         from studio.run import check_inputs
 
@@ -360,24 +362,26 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("studio.accel").addHandler(logging.NullHandler())
     try:
         if args.command == "render":
+            check_settings(args.size, args.fps, [args.out])
             return _render(args.show, args.out, args.size, args.fps, args.preset,
                            _as_run_dir(args))
         if args.command == "demo":
             from studio.paths import default_output_dir, demo_show_path
 
             demo_path = demo_show_path(args.lang, args.host)
-            out = args.out or default_output_dir() / f"{demo_path.stem}.mp4"
+            out = args.out
+            if out is None:  # our own folder: made when missing (a given --out's is not)
+                out = default_output_dir() / f"{demo_path.stem}.mp4"
+                out.parent.mkdir(parents=True, exist_ok=True)
+            check_settings(args.size, args.fps, [out])
             return _render(demo_path, out, args.size, args.fps, "veryfast", _as_run_dir(args))
         if args.command == "check":
+            from studio.engine.preflight import check_show
             from studio.show.loader import load_show
-            from studio.voice.registry import check_language, voice_info
 
-            show = load_show(args.show)
-            # The voice must exist and speak the show's language (a render would refuse it).
-            try:
-                check_language(voice_info(show.host.voice, show.base_dir), show.show.language)
-            except UserInputError as exc:
-                raise UserInputError(f"{args.show}: [host] voice: {exc}") from None
+            # Every refusal of a render or a live run: the file, its images decoded, and the
+            # voice loaded as the render loads it, all listed at once.
+            show = load_show(args.show, checks=check_show)
             print(f"{args.show}: OK — {len(show.products)} products, "
                   f"voice {show.host.voice}, background {show.stage.background}")
             return 0

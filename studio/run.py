@@ -21,6 +21,7 @@ from types import FrameType
 from typing import TextIO
 
 from studio.core.errors import UserInputError
+from studio.core.formats import check_settings
 from studio.engine.asrun import AsRunLog
 from studio.engine.cues import load_cues
 from studio.engine.events import (
@@ -33,7 +34,7 @@ from studio.engine.events import (
     Status,
 )
 from studio.engine.live import LiveEngine
-from studio.engine.render import RenderSettings
+from studio.engine.preflight import require_voice
 from studio.inputs.base import InputHealth, InputSpec, parse_camera, parse_mic
 from studio.outputs.base import (
     OutputHealth,
@@ -139,6 +140,7 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
              operator: str = "",
              out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     show = load_show(show_path)
+    require_voice(show)  # a voice file that is not there is refused now, not on air
     inputs = check_inputs(camera, mic)
     try:
         first_mode = parse_mode(mode)
@@ -157,7 +159,7 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
     names = [s.display for s in specs]
     if len(set(names)) != len(names):
         raise UserInputError("the same --out is named twice: " + ", ".join(names))
-    RenderSettings(size[0], size[1], fps).validate()
+    check_settings(size, fps, [Path(s.target) for s in specs if s.kind == "file"])
     program = ProgramFormat(size[0], size[1], fps)
     for spec in specs:  # refuse bad settings now, before anything goes on air
         build_output(spec).check(program)

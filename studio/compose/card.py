@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageDraw, ImageFilter, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from studio.compose.fonts import PROPORTIONAL_FEATURES, load_font
 from studio.core.errors import UserInputError
+from studio.show.loader import IMAGE_FIX
 from studio.show.model import CURRENCY_SYMBOLS, ZERO_DECIMAL_CURRENCIES, Product, format_price
 
 RGB = tuple[int, int, int]
@@ -150,8 +152,9 @@ def _load_product_image(image_path: Path, side_px: int) -> Image.Image:
         with Image.open(image_path) as source:
             source.draft("RGB", (side_px, side_px))  # JPEG: decode at reduced size, much faster
             image = source.convert("RGBA")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise UserInputError(f"cannot read the product image {image_path}: {exc}") from exc
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, struct.error…
+        raise UserInputError(f"cannot read the product image {image_path} ({exc}); "
+                             f"{IMAGE_FIX}") from exc
     backdrop = Image.new("RGBA", image.size, (*PANEL_RGB, 255))
     image = Image.alpha_composite(backdrop, image).convert("RGB")
     w, h = image.size
@@ -184,9 +187,11 @@ class _Card:
     """One render: layout in supersampled pixels, then drawing."""
 
     def __init__(self, product: Product, image_path: Path | None, accent: RGB,
-                 width_px: int, height_px: int) -> None:
+                 width_px: int, height_px: int,
+                 on_image_problem: Callable[[str], None] | None = None) -> None:
         self.product = product
         self.image_path = image_path
+        self.on_image_problem = on_image_problem
         self.accent = accent
         self.accent_text = readable_on_white(accent)
         self.on_accent = WHITE if _contrast(WHITE, accent) >= 2.2 else INK_DARK
@@ -399,9 +404,15 @@ class _Card:
                     side: int) -> None:
         u = self.u
         radius = u(14)
+        tile = None
         if self.image_path is not None:
-            tile = _load_product_image(self.image_path, side)
-        else:
+            try:
+                tile = _load_product_image(self.image_path, side)
+            except UserInputError as exc:
+                if self.on_image_problem is None:  # a render refuses the show
+                    raise
+                self.on_image_problem(str(exc))  # live: the card, as if it had no image
+        if tile is None:
             tile = self._placeholder(fonts, side)
         canvas.paste(tile, (x, y), _rounded_mask((side, side), radius))
         self._draw_tag(ImageDraw.Draw(canvas), fonts, x + u(9), y + u(9), side - 2 * u(9))
@@ -462,16 +473,22 @@ class _Card:
 
 
 def render_product_card(product: Product, image_path: Path | None, accent_color: str,
-                        width_px: int, height_px: int) -> npt.NDArray[np.uint8]:
+                        width_px: int, height_px: int, *,
+                        on_image_problem: Callable[[str], None] | None = None
+                        ) -> npt.NDArray[np.uint8]:
     """The card as RGBA ``(height_px, width_px, 4)`` uint8 with straight (not premultiplied)
     alpha: an opaque rounded panel with a soft shadow, transparent elsewhere.
 
     The panel hugs its content and sits at the bottom of the area, so spare height stays
     transparent instead of showing as an empty white block. Areas wider than 1.15:1 (the
     portrait layout's bottom strip) get a horizontal card: image left, text right.
+
+    An image that cannot be read raises UserInputError, unless ``on_image_problem`` is given:
+    then it is told why, and the card is drawn as for a product without an image (name,
+    price and selling points all there), so a live show never loses its card to a bad file.
     """
     if width_px < 120 or height_px < 100:
         raise UserInputError(
             f"a product card needs at least 120x100 px, got {width_px}x{height_px}")
     accent = hex_to_rgb(accent_color)
-    return _Card(product, image_path, accent, width_px, height_px).render()
+    return _Card(product, image_path, accent, width_px, height_px, on_image_problem).render()

@@ -66,9 +66,17 @@ class FrameRenderer:
             _, _, w, h = self.compositor.layout.card_rect_px
             # Tiny frames (previews, tests): draw the card at a legible size, then shrink it.
             scale = max(1.0, MIN_CARD_W_PX / w, MIN_CARD_H_PX / h)
+            report = self.on_problem
+
+            def image_problem(message: str) -> None:  # live: the card without its image
+                if report is not None:
+                    report(f"the card for product {product_id!r} is shown without its image: "
+                           f"{message}")
+
             card = render_product_card(product, self.show.product_image_path(product),
                                        self.show.stage.accent_color, round(w * scale),
-                                       round(h * scale))
+                                       round(h * scale),
+                                       on_image_problem=None if report is None else image_problem)
             if scale > 1.0:
                 from PIL import Image
 

@@ -438,12 +438,12 @@ class LiveEngine:
         self._face = FaceMotion(self.clock, seed=show_seed(self._show))
         self._renderer = FrameRenderer(self._show, self.width_px, self.height_px, self.clock,
                                        self._face)
-        for product in self._show.products:  # now, not mid-show: a card takes ~0.1 s to draw
-            with contextlib.suppress(StudioError):  # reported when the product comes on air
-                self._renderer.card_image(product.id)
         self._renderer.on_problem = lambda message: self._emit(Problem(
             message, "fix the product (image, text) in the queue; the show goes on meanwhile",
             code="product.render_failed", args=(("error", message),)))
+        for product in self._show.products:  # now, not mid-show: a card takes ~0.1 s to draw
+            with contextlib.suppress(StudioError):  # reported when the product comes on air
+                self._renderer.card_image(product.id)  # an unreadable image: told now
         self._mute = isinstance(self._tts, _Mute)
         if voice_problem is not None:
             self._emit(voice_problem)

@@ -14,10 +14,11 @@ from fractions import Fraction
 from pathlib import Path
 
 from studio.core.clock import MediaClock
-from studio.core.errors import UserInputError
+from studio.core.formats import check_output_file, check_settings
 from studio.engine.asrun import timeline_events
 from studio.engine.events import Event, RecordingStarted, RunEnded
 from studio.engine.frames import FrameRenderer, FrameState
+from studio.engine.preflight import show_voice
 from studio.face.motion import FaceMotion
 from studio.outputs.mp4 import Mp4Writer, aigc_metadata
 from studio.outputs.worker import OrderedWorker
@@ -25,7 +26,6 @@ from studio.program.core import Pacing
 from studio.program.rundown import plan_show
 from studio.program.scheduler import SpeechScheduler
 from studio.show.model import Show
-from studio.voice.registry import load_voice
 from studio.voice.types import TTSEngine
 
 _LOG = logging.getLogger("studio.engine")
@@ -41,12 +41,7 @@ class RenderSettings:
     preset: str = "veryfast"
 
     def validate(self) -> None:
-        if not (160 <= self.width_px <= 7680 and 160 <= self.height_px <= 4320):
-            raise UserInputError(f"--size {self.width_px}x{self.height_px} is out of range; "
-                                 "use between 160x160 and 7680x4320, e.g. --size 1920x1080")
-        if self.width_px % 2 or self.height_px % 2:
-            raise UserInputError(f"--size {self.width_px}x{self.height_px}: H.264 needs even "
-                                 "width and height, e.g. --size 1280x720")
+        check_settings((self.width_px, self.height_px), self.fps)  # what every command checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +82,11 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
     log) gets, once the file is there, the events a live run would have sent: the
     recording with its AIGC tags, each card and sentence from the timeline, the end."""
     settings.validate()
+    check_output_file(out_path)
     out_path = out_path.resolve()
-    if not out_path.parent.is_dir():
-        raise UserInputError(f"output folder {out_path.parent} does not exist; create it first")
     started = time.perf_counter()
     clock = MediaClock(settings.fps)
-    voice = tts or load_voice(show.host.voice, base_dir=show.base_dir,
-                              language=show.show.language, speaking_rate=show.host.speaking_rate,
-                              pronunciations=show.pronunciations)
+    voice = tts or show_voice(show)  # the loading `studio check` does: same refusals
     face = FaceMotion(clock, seed=show_seed(show))
     lines = plan_show(show)
     names = {p.id: p.name for p in show.products}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,8 +109,12 @@ def _line_of(text: str, loc: Sequence[str | int]) -> int | None:
     return start + 1 if name else None
 
 
-def load_show(path: str | Path) -> Show:
-    """Parse and validate a show file; raises ``ShowFileError`` listing every problem."""
+def load_show(path: str | Path, *,
+              checks: Callable[[Show], list[ShowProblem]] | None = None) -> Show:
+    """Parse and validate a show file; raises ``ShowFileError`` listing every problem.
+
+    ``checks`` adds problems this layer cannot see (``studio check`` passes the voice's, from
+    studio.engine.preflight); they are listed with the file's own."""
     show_path = Path(path)
     if not show_path.exists():
         raise ShowFileError(show_path, [ShowProblem(
@@ -125,10 +129,11 @@ def load_show(path: str | Path) -> Show:
     except OSError as exc:
         raise ShowFileError(show_path, [ShowProblem(
             show_path, None, "", f"cannot be read: {exc.strerror}")]) from None
-    return parse_show(text, show_path)
+    return parse_show(text, show_path, checks=checks)
 
 
-def parse_show(text: str, show_path: Path) -> Show:
+def parse_show(text: str, show_path: Path, *,
+               checks: Callable[[Show], list[ShowProblem]] | None = None) -> Show:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -161,23 +166,64 @@ def parse_show(text: str, show_path: Path) -> Show:
                                         message))
     problems += _script_problems(text, data, show_path)
     if show is not None:
-        show.with_base_dir(show_path.resolve().parent)
+        show.with_source(show_path)
         for number, product in enumerate(show.products):
             image = show.product_image_path(product)
-            if image is None:
-                continue
-            loc = ("products", number, "image")
-            field = _field_name(loc, data)
-            if not image.is_file():
-                problems.append(ShowProblem(show_path, _line_of(text, loc), field,
-                    f"image file not found: {image}; the path is relative to the show file"))
-            elif image.suffix.lower() not in IMAGE_SUFFIXES:
-                problems.append(ShowProblem(show_path, _line_of(text, loc), field,
-                    f"expected a PNG, JPEG, WebP, BMP or GIF image, got {image.name}"))
+            problem = None if image is None else image_problem(image)
+            if problem is not None:
+                loc = ("products", number, "image")
+                problems.append(ShowProblem(show_path, _line_of(text, loc),
+                                            _field_name(loc, data), problem))
+        if checks is not None:
+            problems += checks(show)
     if problems:
         raise ShowFileError(show_path, problems)
     assert show is not None
     return show
+
+
+IMAGE_FIX = ("replace it with a PNG, JPEG, WebP, BMP or GIF that opens in an image viewer, "
+             "or remove the product's image line")
+
+
+def image_problem(image: Path) -> str | None:
+    """Why a product image cannot be shown (missing, not an image type, empty, corrupt), or
+    None. Decoded for real (Pillow's verify, then a load), as the card will: a file that only
+    looks like an image is refused here, by ``studio check`` and every command that loads."""
+    if not image.is_file():
+        return f"image file not found: {image}; the path is relative to the show file"
+    if image.suffix.lower() not in IMAGE_SUFFIXES:
+        return f"expected a PNG, JPEG, WebP, BMP or GIF image, got {image.name}"
+    try:
+        if image.stat().st_size == 0:
+            return f"the image {image} is empty (0 bytes); {IMAGE_FIX}"
+    except OSError as exc:
+        return f"the image {image} cannot be read ({exc.strerror or exc}); {IMAGE_FIX}"
+    from PIL import Image
+
+    try:
+        with Image.open(image) as source:
+            source.verify()  # the file's structure and checksums, without decoding
+        with Image.open(image) as source:  # verify leaves the image unusable: open again
+            source.draft("RGB", (1024, 1024))  # JPEG: decode at reduced size, much faster
+            source.load()
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, struct.error…
+        return f"the image {image} cannot be decoded ({exc}); {IMAGE_FIX}"
+    return None
+
+
+def field_problem(show: Show, loc: Sequence[str | int], message: str) -> ShowProblem:
+    """A problem found after loading, at the line of ``loc`` (("host", "voice")) in the show's
+    file; ``path`` is "show" for a show built in code."""
+    path = show.source_path
+    if path is None:
+        return ShowProblem(Path("show"), None, ".".join(str(p) for p in loc), message)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return ShowProblem(path, _line_of(text, loc) if text else None,
+                       ".".join(str(p) for p in loc), message)
 
 
 # SSML-like markup ("<break time="1s"/>", "<emphasis>", "</speak>", "<!-- -->"): the voice

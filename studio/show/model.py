@@ -181,8 +181,10 @@ class Show(_Strict):
     # Brand names the voice gets wrong: word -> "[[ phonemes ]]" or a respelling.
     pronunciations: dict[str, str] = Field(default_factory=dict)
 
-    # Set by the loader, not the file: where relative paths (images) resolve.
+    # Set by the loader, not the file: where relative paths (images) resolve, and the file
+    # read (problems found later, such as the voice's, name its line).
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _source_path: Path | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Show:
@@ -208,6 +210,16 @@ class Show(_Strict):
     def with_base_dir(self, base_dir: Path) -> Show:
         self._base_dir = base_dir
         return self
+
+    @property
+    def source_path(self) -> Path | None:
+        """The show file this was loaded from (None for a show built in code)."""
+        return self._source_path
+
+    def with_source(self, show_path: Path) -> Show:
+        """Loaded from ``show_path``: relative paths resolve beside it."""
+        self._source_path = show_path
+        return self.with_base_dir(show_path.resolve().parent)
 
     def product_image_path(self, product: Product) -> Path | None:
         return None if product.image is None else (self._base_dir / product.image).resolve()
