@@ -140,6 +140,11 @@ def _corrupt_voice_model(folder: Path) -> tuple[str, str]:
     return 'voice = "broken.onnx"', f"voice model {folder / 'broken.onnx'} cannot be read"
 
 
+def _missing_avatar(folder: Path) -> tuple[str, str]:
+    return ('voice = "en_US-joe-medium"\navatar = "no-such-avatar"',
+            f"no such folder ({folder / 'no-such-avatar'})")
+
+
 IMAGE_FIX = "replace it with a PNG, JPEG, WebP, BMP or GIF"
 VOICE_FIX = ".onnx"
 
@@ -148,8 +153,9 @@ VOICE_FIX = ".onnx"
     (_corrupt, IMAGE_FIX), (_empty, IMAGE_FIX), (_truncated, IMAGE_FIX),
     (_missing_voice, VOICE_FIX), (_voice_without_config, VOICE_FIX),
     (_corrupt_voice_model, "download the voice again"),
+    (_missing_avatar, "studio avatar create"),
 ], ids=["corrupt-image", "empty-png", "truncated-png", "missing-voice", "no-onnx-json",
-        "corrupt-voice-model"])
+        "corrupt-voice-model", "missing-avatar"])
 def test_check_refuses_what_render_refuses_with_the_same_message(
         make: Callable[[Path], tuple[str, str]], fix: str, tmp_path: Path,
         write_show: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,14 +1,17 @@
 """What a show needs beyond its file: the checks ``studio check``, the render and live runs share.
 
 The file itself (schema, scripts, product images decoded for real) is checked by
-``studio.show.loader.load_show``, which every command and the window call. The voice lives
-outside the show layer, so it is checked here: ``studio check`` loads it exactly as the render
-does (``show_voice``), and ``studio run`` / ``studio app`` resolve it (``voice_problems``)
-before going on air. One function each, so what check accepts a render cannot refuse.
+``studio.show.loader.load_show``, which every command and the window call. The voice and the
+avatar live outside the show layer, so they are checked here: ``studio check`` loads the voice
+exactly as the render does (``show_voice``) and checks the avatar as the render does before
+drawing (``avatar_show_problems``); ``studio run`` and ``studio app`` resolve the voice
+(``voice_problems``) before going on air. One function each, so what check accepts a render
+cannot refuse.
 """
 
 from __future__ import annotations
 
+from studio.avatar.base import avatar_problems
 from studio.core.errors import UserInputError
 from studio.show.loader import ShowFileError, ShowProblem, field_problem
 from studio.show.model import Show
@@ -54,15 +57,27 @@ def voice_problems(show: Show, *, load: bool = False) -> list[ShowProblem]:
     return []
 
 
+def avatar_show_problems(show: Show) -> list[ShowProblem]:
+    """The avatar's problems (``studio.avatar.base.avatar_problems``, as the renderer checks
+    it before building it), at the ``avatar =`` line."""
+    return [field_problem(show, ("host", "avatar"), message)
+            for message in avatar_problems(show.host, show.base_dir)]
+
+
 def check_show(show: Show) -> list[ShowProblem]:
-    """Everything ``studio check`` adds to the file's own problems (the voice, loaded)."""
-    return voice_problems(show, load=True)
+    """Everything ``studio check`` adds to the file's own problems: the voice, loaded, and the
+    avatar."""
+    return voice_problems(show, load=True) + avatar_show_problems(show)
 
 
-def require_voice(show: Show) -> None:
-    """Refuse, before anything goes on air, a show whose voice cannot be resolved."""
-    problems = voice_problems(show)
+def refuse(show: Show, problems: list[ShowProblem]) -> None:
+    """Raise the show file's error listing ``problems`` (nothing when there are none)."""
     if problems:
         if show.source_path is None:
             raise UserInputError("; ".join(str(p) for p in problems))
         raise ShowFileError(show.source_path, problems)
+
+
+def require_voice(show: Show) -> None:
+    """Refuse, before anything goes on air, a show whose voice cannot be resolved."""
+    refuse(show, voice_problems(show))

@@ -18,7 +18,7 @@ from studio.core.formats import check_output_file, check_settings
 from studio.engine.asrun import timeline_events
 from studio.engine.events import Event, RecordingStarted, RunEnded
 from studio.engine.frames import FrameRenderer, FrameState
-from studio.engine.preflight import show_voice
+from studio.engine.preflight import avatar_show_problems, refuse, show_voice
 from studio.face.motion import FaceMotion
 from studio.outputs.mp4 import Mp4Writer, aigc_metadata
 from studio.outputs.worker import OrderedWorker
@@ -86,6 +86,7 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
     out_path = out_path.resolve()
     started = time.perf_counter()
     clock = MediaClock(settings.fps)
+    refuse(show, avatar_show_problems(show))  # as `studio check`, before the voice loads
     voice = tts or show_voice(show)  # the loading `studio check` does: same refusals
     face = FaceMotion(clock, seed=show_seed(show))
     lines = plan_show(show)
