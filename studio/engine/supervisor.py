@@ -21,7 +21,7 @@ Thresholds (``Thresholds``; the README lists them):
 - resident memory over ``max_rss_mb`` (if set): a Problem (systemd's ``MemoryMax`` is the
   hard limit);
 - at most ``max_restarts`` (5) restarts of one component in ``restart_window_s`` (600 s);
-  beyond that it is left as it is (the standby picture holds) and a Problem says so.
+  beyond that it is left as it is (the last good picture holds) and a Problem says so.
 """
 
 from __future__ import annotations
@@ -122,7 +122,8 @@ class Supervisor:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        self.state = "stopped"
+        if self.state != "ended":
+            self.state = "stopped"
 
     def stalled_for_s(self, v: Vitals, now: float) -> float:
         """How long the frame loop has been stuck beyond its allowance (0: it is not): no
