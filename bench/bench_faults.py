@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import json
 import os
+import sys
 import threading
 import time
 from fractions import Fraction
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SHOW = """
 [show]
@@ -137,8 +139,11 @@ def main() -> None:
     show = load_show(folder / "show.toml")
     clock = MediaClock(fps)
 
-    def run_case(name: str, inject: Any, clear: Any, fault_s: float) -> dict[str, Any]:
+    def run_case(name: str, inject: Any, clear: Any, fault_s: float,
+                 before: Any = None) -> dict[str, Any]:
         voice = Voice()
+        if before is not None:
+            before(voice)  # a voice fault is set up before the line is synthesised
         out = Collect()
         Renderer.failing.clear()
         engine = LiveEngine(show, width_px=width, height_px=height, fps=fps, outputs=[out],
@@ -215,8 +220,8 @@ def main() -> None:
         Renderer.hang_s = 3.0
 
     results = [
-        run_case("voice hangs on a line (once)", hang_line, nothing, 0.0),
-        run_case("voice raises on a line (once)", fail_line, nothing, 0.0),
+        run_case("voice hangs on a line (once)", nothing, nothing, 0.0, before=hang_line),
+        run_case("voice raises on a line (once)", nothing, nothing, 0.0, before=fail_line),
         run_case("renderer raises for 6 s", render_fail, render_ok, 6.0),
         run_case("a render hangs for 3 s", render_hang, nothing, 3.5),
     ]

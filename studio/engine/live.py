@@ -880,8 +880,10 @@ class LiveEngine:
                     self._stand_in_frame()
                 except Exception:
                     _LOG.exception("the stand-in frame failed")
-                next_at = max(now, (next_at or now) + period_s) if next_at is not None \
-                    else now + period_s
+                # At the frame rate from its first frame: behind (a busy CPU), it catches up
+                # with the next frames at once, unless it is a second behind.
+                next_at = now + period_s if next_at is None or now - next_at > 1.0 \
+                    else next_at + period_s
 
     def _stand_in_frame(self) -> None:
         """One frame of the held picture (feed lock held, the frame loop busy)."""
