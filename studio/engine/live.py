@@ -1258,6 +1258,7 @@ class LiveEngine:
         if clip is False and line not in self._voice_retried:
             self._voice_retried.add(line)  # it raised: tried once more before it is skipped
             self._voice_failures_in_row += 1
+            self._voice_wait = (line, time.monotonic())  # the second try gets its full time
             self._synth.request(line)
             return
         self._voice_wait = None
