@@ -16,8 +16,8 @@ Thresholds (``Thresholds``; the README lists them):
 - ``voice_failures_in_row`` (3) lines failing one after the other: a fresh voice worker;
 - every frame failing to render for ``render_failing_s`` (1 s): a fresh renderer; still
   failing ``escalate_after_s`` (3 s) after that: the engine is restarted;
-- an output down: opened again after ``output_retry_s`` (2 s), doubling to 60 s (a file
-  is never reopened: that would overwrite the recording);
+- an output down: opened again after ``output_retry_s`` (2 s), doubling to 60 s (not a
+  recording or a sound device: they come back by themselves);
 - resident memory over ``max_rss_mb`` (if set): a Problem (systemd's ``MemoryMax`` is the
   hard limit);
 - at most ``max_restarts`` (5) restarts of one component in ``restart_window_s`` (600 s);
@@ -42,6 +42,10 @@ from studio.outputs.base import OutputHealth, OutputState
 _LOG = logging.getLogger("studio.supervisor")
 
 MAX_OUTPUT_RETRY_S = 60.0
+# Outputs that come back by themselves: a recording goes on in a new file when the disk has
+# room again (reopening it here would overwrite it), a sound device is opened again when it
+# is back. The supervisor restarts the others (streams, the virtual camera) when down.
+SELF_HEALING_KINDS = frozenset({"file", "audio"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,8 +253,8 @@ class Supervisor:
             if name not in down:
                 del self._outputs_retry[name]  # it is back (or it was removed)
         for name, h in down.items():
-            if h.kind == "file":
-                continue  # reopening would overwrite what was recorded
+            if h.kind in SELF_HEALING_KINDS:
+                continue
             due, delay = self._outputs_retry.setdefault(
                 name, (now + self.t.output_retry_s, self.t.output_retry_s))
             if now >= due:
