@@ -338,7 +338,7 @@ class Supervisor:
             "voice": {"waiting_s": round(v.voice_waiting_s, 2),
                       "failures_in_row": v.voice_failures_in_row},
             "outputs": [{"name": h.name, "kind": h.kind, "state": h.state.value,
-                         "reason": h.reason, "frames_sent": h.frames_sent,
+                         "code": h.code, "reason": h.reason, "frames_sent": h.frames_sent,
                          "frames_dropped": h.frames_dropped, "reconnects": h.reconnects}
                         for h in self.outputs],
             "restarts": {"total": sum(engine_counts.values()), **engine_counts,
