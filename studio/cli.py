@@ -291,6 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_as_run_flags(run)
     run.add_argument("--operator", default="", metavar="NAME",
                      help="the person at the desk, named in the as-run log's takeovers")
+    run.add_argument("--health-port", type=int, default=None, metavar="PORT",
+                     help="serve a read-only JSON health report on http://127.0.0.1:PORT/health "
+                     "(200 while on air, 503 otherwise)")
+    run.add_argument("--health-file", type=Path, default=None, metavar="PATH",
+                     help="write the same report to PATH every 2 s (atomically)")
+    run.add_argument("--max-rss-mb", type=float, default=None, metavar="MB",
+                     help="report a Problem when the studio's memory passes MB")
 
     devices = sub.add_parser("devices", help="list cameras, microphones and sound outputs",
                              description="List the cameras, microphones and sound outputs "
@@ -396,7 +403,8 @@ def main(argv: list[str] | None = None) -> int:
                             status_every_s=args.status_every, stream_options=stream_options,
                             camera=args.camera, mic=args.mic, mode=args.mode,
                             crossfade_s=args.crossfade, as_run_dir=_as_run_dir(args),
-                            operator=args.operator)
+                            operator=args.operator, health_port=args.health_port,
+                            health_file=args.health_file, max_rss_mb=args.max_rss_mb)
         if args.command == "devices":
             return _devices()
         if args.command == "voices":

@@ -5,7 +5,13 @@ replay operator actions at show times, OBS (with ``--obs``) is set up for this r
 outputs and follows takeover and the product on air. It runs until the run-down ends (or
 for ever with ``loop = true``), ``--for`` seconds, or SIGINT/SIGTERM, then stops cleanly:
 files are finished, streams closed. A status line every few seconds says how it goes.
-The exit status is 0 when every output ran the whole time, 1 when one failed.
+The exit status is 0 when every output ran the whole time, 1 when one failed (or the
+engine itself stopped, so that systemd's ``Restart=on-failure`` starts it again).
+
+A supervisor (``studio.engine.supervisor``) watches the run and restarts what fails; with
+``--health-port`` a read-only JSON report is served on 127.0.0.1, with ``--health-file`` it
+is written to a file every few seconds, and under systemd (``$NOTIFY_SOCKET``) the run says
+READY=1 and pings the watchdog only while frames go out.
 """
 
 from __future__ import annotations
@@ -33,8 +39,10 @@ from studio.engine.events import (
     ShowEnded,
     Status,
 )
+from studio.engine.health import HealthFile, HealthServer, SdNotify, check_health_file
 from studio.engine.live import LiveEngine
 from studio.engine.preflight import require_voice
+from studio.engine.supervisor import Supervisor, Thresholds
 from studio.inputs.base import InputHealth, InputSpec, parse_camera, parse_mic
 from studio.outputs.base import (
     OutputHealth,
@@ -138,9 +146,18 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
              camera: str | None = None, mic: str | None = None, mode: str = "ai",
              crossfade_s: float = DEFAULT_CROSSFADE_S, as_run_dir: Path | None = None,
              operator: str = "",
+             health_port: int | None = None, health_file: Path | None = None,
+             max_rss_mb: float | None = None,
              out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     show = load_show(show_path)
     require_voice(show)  # a voice file that is not there is refused now, not on air
+    if health_port is not None and not 0 <= health_port <= 65535:
+        raise UserInputError(f"--health-port {health_port} is not a port; use 1024..65535 "
+                             "(or 0 for any free port)")
+    if health_file is not None:
+        health_file = check_health_file(health_file)
+    if max_rss_mb is not None and max_rss_mb <= 0:
+        raise UserInputError(f"--max-rss-mb {max_rss_mb:g} must be a positive size in MB")
     inputs = check_inputs(camera, mic)
     try:
         first_mode = parse_mode(mode)
@@ -234,6 +251,20 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
         controller.setup()
         controller.attach(engine)
 
+    notify = SdNotify()
+
+    def on_tick(sup: Supervisor) -> None:  # the supervisor's thread, a few times a second
+        notify.tick(sup.frames_progress,
+                    f"{sup.state} · {_clock(sup.vitals.show_time_s)} of show time")
+
+    supervisor = Supervisor(engine, Thresholds(max_rss_mb=max_rss_mb), on_tick=on_tick)
+    server = HealthServer(supervisor.snapshot, health_port) if health_port is not None \
+        else None
+    status_file = HealthFile(supervisor.snapshot, health_file) if health_file is not None \
+        else None
+    if server is not None:
+        print(f"Health: {server.url}", file=out, flush=True)
+
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -251,6 +282,7 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
     started = time.monotonic()
     next_status = started + min(status_every_s, 2.0)
     engine.start()
+    supervisor.start()
     try:
         while not engine.wait(0.1):
             now = time.monotonic()
@@ -260,7 +292,15 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
                 print(status_line(watch), file=out, flush=True)
                 next_status = now + status_every_s
     finally:
+        notify.stopping()
         engine.stop()
+        supervisor.check()
+        supervisor.stop()
+        if status_file is not None:
+            status_file.close()
+        if server is not None:
+            server.close()
+        notify.close()
         if controller is not None:
             controller.close()
         for sig, handler in previous.items():
@@ -283,4 +323,6 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
                      error="; ".join(f"{name}: {reason}" for name, reason in failed.items()))
     for name, reason in failed.items():
         print(f"studio: output {name} failed: {reason}", file=err)
-    return 1 if failed else 0
+    if engine.failed:
+        print(f"studio: {engine.failed}", file=err)
+    return 1 if failed or engine.failed else 0

@@ -4,7 +4,15 @@ One engine thread owns the GL context and renders frame after frame. Frame ``i``
 ``t0 + frame_start_sample(i) / rate`` (never ``sleep(1/fps)``), or, with a sound device, when
 the device has consumed the audio before it, so audio and video cannot drift apart. Speech
 is synthesised one sentence ahead on a worker thread. Commands are applied between frames;
-an exception in a frame becomes a ``Problem`` event and a standby frame, never a dead output.
+an exception in a frame becomes a ``Problem`` event and a held or standby frame, never a
+dead output.
+
+A supervisor (``studio.engine.supervisor``) watches the engine through ``vitals`` and asks it,
+thread-safely, to restart a component: the voice worker, an output, the renderer, or the whole
+engine (everything but the show state, the clock and the outputs). When the frame loop is busy
+for more than a few frame periods (a restart, a render that hangs), a stand-in thread feeds the
+outputs the held picture and the program's sound at the frame rate in its place, so the outputs
+neither stop nor skip a timestamp.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TypeVar
@@ -91,6 +99,8 @@ from studio.voice.types import SpeechClip, TTSEngine, VoiceInfo
 
 LIVE_ENGINE_READY = True
 
+RendererFactory = Callable[[Show, int, int, MediaClock, FaceMotion], FrameRenderer]
+
 _Item = TypeVar("_Item", ProgramFrame, AudioChunk)
 
 _LOG = logging.getLogger("studio.live")
@@ -132,6 +142,29 @@ class _Seen:
     def __init__(self, reported_at_samples: int) -> None:
         self.reported_at_samples = reported_at_samples
         self.repeats = 0
+STAND_IN_AFTER_FRAMES = LATE_FRAMES + 1  # the frame loop busy this long: the held picture
+ENGINE_RESTARTS_MAX = 3  # frames failing outside the renderer: restarts within the window
+ENGINE_RESTART_WINDOW_S = 60.0  # ... beyond which the engine stops (the process restarts)
+
+
+@dataclass(frozen=True, slots=True)
+class Vitals:
+    """What a supervisor reads of a running engine (a snapshot; any thread)."""
+
+    running: bool  # the frame loop runs (set up, not stopped)
+    frame_index: int  # the next frame to go out
+    last_frame_at_s: float | None  # time.monotonic() when the last frame went out
+    show_time_s: float
+    frames_delivered: int
+    frames_dropped: int
+    frames_held: int  # frames that repeated a held picture (a fault, or a restart)
+    voice_waiting_s: float  # how long the due line has been pending (0: none is)
+    voice_waiting_text: str
+    voice_failures_in_row: int  # lines whose synthesis raised, one after the other
+    render_failing_s: float  # how long every frame has failed to render (0: it renders)
+    busy_stage: str = ""  # "render" or "restart": what the frame loop is in now
+    busy_s: float = 0.0  # ... for how long (the stand-in sends frames after a few periods)
+    restarts: dict[str, int] = field(default_factory=dict)
 
 
 class _Mute:
@@ -155,9 +188,12 @@ class _Synthesizer:
     a line is never lost, only said a little later."""
 
     def __init__(self, tts: TTSEngine, on_problem: Callable[[Problem], None],
-                 prepare: Callable[[SpeechClip], object] | None = None) -> None:
+                 prepare: Callable[[SpeechClip], object] | None = None,
+                 loader: Callable[[], TTSEngine] | None = None) -> None:
         self._tts = tts
-        self._on_problem = on_problem
+        self._loader = loader  # a fresh voice, loaded on this worker's thread (a restart)
+        self._abandoned = False
+        self._report = on_problem
         self._prepare = prepare  # work done once per clip, here rather than on the frame loop
         self._requests: queue.Queue[ScriptLine | None] = queue.Queue()
         # Synthesised (a clip) or failed (None), in the order they were last asked for.
@@ -171,9 +207,18 @@ class _Synthesizer:
 
     def _run(self) -> None:
         lower_thread_priority(SYNTHESIS_NICENESS)  # a sentence ahead: it has time to wait
+        if self._loader is not None:
+            try:
+                self._tts = self._loader()
+            except Exception as exc:  # the old engine (kept) may still work
+                _LOG.exception("the voice could not be loaded again")
+                self._on_problem(Problem(f"the voice could not be loaded again: {exc}",
+                                         "the voice worker goes on with the voice it had",
+                                         code="voice.reload_failed",
+                                         args=(("error", str(exc)),)))
         while True:
             line = self._requests.get()
-            if line is None:
+            if line is None or self._abandoned:
                 return
             clip: SpeechClip | None = None
             try:
@@ -201,6 +246,10 @@ class _Synthesizer:
             self.evicted += 1
             _LOG.info("synthesis cache full: %r is dropped, and synthesised again if it "
                       "comes up", stale.text)
+
+    def _on_problem(self, problem: Problem) -> None:
+        if not self._abandoned:  # a worker given up says nothing more
+            self._report(problem)
 
     def request(self, line: ScriptLine) -> None:
         """Synthesise ``line`` unless it is queued or done; a line asked for again moves to
@@ -243,6 +292,12 @@ class _Synthesizer:
         self._requests.put(None)
         self._thread.join(timeout=10)
 
+    def abandon(self) -> None:
+        """Give this worker up (it hangs, or keeps failing): its thread is a daemon and ends
+        when its call returns, if ever; nothing it does after now is reported or used."""
+        self._abandoned = True
+        self._requests.put(None)
+
 
 class LiveEngine:
     def __init__(self, show: Show, *, width_px: int = 1280, height_px: int = 720,
@@ -253,7 +308,12 @@ class LiveEngine:
                  stop_when_ended: bool = False,
                  camera: InputSpec | VideoInput | None = None,
                  mic: InputSpec | AudioInput | None = None,
-                 mode: Mode = Mode.AI, crossfade_s: float = DEFAULT_CROSSFADE_S) -> None:
+                 mode: Mode = Mode.AI, crossfade_s: float = DEFAULT_CROSSFADE_S,
+                 tts_factory: Callable[[], TTSEngine] | None = None,
+                 renderer_factory: RendererFactory | None = None) -> None:
+        """``tts_factory`` makes the fresh voice a restarted voice worker uses (default: the
+        show's voice loaded again; with ``tts`` given and no factory, ``tts`` is reused).
+        ``renderer_factory`` makes the renderer (tests inject faults there)."""
         self.width_px = width_px
         self.height_px = height_px
         self.fps = fps
@@ -283,6 +343,28 @@ class LiveEngine:
         self._mic_wanted = mic
         self._switcher = Switcher(self.clock.sample_rate_hz, mode, crossfade_s)
         self._takeover_mode = mode if mode is not Mode.AI else Mode.HUMAN
+        self._tts_factory = tts_factory
+        self._renderer_factory: RendererFactory = renderer_factory or FrameRenderer
+        # What the supervisor asks for (any thread), done by the engine thread between frames.
+        self._requests: queue.SimpleQueue[tuple[str, str, str]] = queue.SimpleQueue()
+        self._running = False
+        self._t0_ns = 0
+        self._last_frame_at: float | None = None
+        self._delivered_index = -1  # the last frame index handed to the outputs
+        self._held = 0
+        self._voice_wait: tuple[ScriptLine, float] | None = None  # (the due line, since)
+        self._voice_retried: set[ScriptLine] = set()  # lines already given a second try
+        self._voice_failures_in_row = 0
+        self._render_failing_since: float | None = None
+        self._last_good_rgba: npt.NDArray[np.uint8] | None = None
+        self._engine_failures: deque[float] = deque(maxlen=ENGINE_RESTARTS_MAX)
+        self._feed_lock = threading.Lock()  # the frame loop or the stand-in feeds the outputs
+        self._busy_stage = ""  # "render" or "restart" while the frame loop is in one
+        self._busy_index = 0
+        self._busy_audio: AudioChunk | None = None
+        self._busy_since = 0.0
+        self.restarts: dict[str, int] = {}
+        self.failed = ""  # why the engine stopped by itself (it could not start, or broke)
 
     # --- public API -----------------------------------------------------------------------
     @property
@@ -307,8 +389,8 @@ class LiveEngine:
         self._subscribers.append(callback)
 
     def report(self, problem: Problem) -> None:
-        """A component beside the engine (the as-run log) reports a problem to every
-        subscriber, as the engine's own are; any thread."""
+        """A component beside the engine (the as-run log, the supervisor) reports a problem
+        to every subscriber, as the engine's own are; any thread."""
         self._emit(problem)
 
     def send(self, command: cmd.Command) -> None:
@@ -335,6 +417,46 @@ class LiveEngine:
         ``stop_at`` was reached)."""
         return self._stop_at_samples is not None and \
             self.clock.frame_start_sample(self._frame_index) >= self._stop_at_samples
+
+    # --- what a supervisor reads and asks for (any thread) ------------------------------
+    @property
+    def vitals(self) -> Vitals:
+        now = time.monotonic()
+        wait = self._voice_wait
+        failing = self._render_failing_since
+        rate = self.clock.sample_rate_hz
+        return Vitals(
+            running=self._running, frame_index=self._frame_index,
+            last_frame_at_s=self._last_frame_at,
+            show_time_s=self.clock.frame_start_sample(self._frame_index) / rate,
+            frames_delivered=getattr(self, "_delivered", 0),
+            frames_dropped=getattr(self, "_dropped", 0), frames_held=self._held,
+            voice_waiting_s=now - wait[1] if wait is not None else 0.0,
+            voice_waiting_text=wait[0].text if wait is not None else "",
+            voice_failures_in_row=self._voice_failures_in_row,
+            render_failing_s=now - failing if failing is not None else 0.0,
+            busy_stage=self._busy_stage,
+            busy_s=now - self._busy_since if self._busy_stage else 0.0,
+            restarts=dict(self.restarts))
+
+    def restart_voice(self, reason: str) -> None:
+        """A fresh voice worker (the old one hangs or keeps failing): the due line is tried
+        again once, and skipped, with a Problem, if it was tried again already."""
+        self._requests.put(("voice", "", reason))
+
+    def restart_renderer(self, reason: str) -> None:
+        """A fresh renderer (GL context); the held picture goes out meanwhile."""
+        self._requests.put(("renderer", "", reason))
+
+    def restart_engine(self, reason: str) -> None:
+        """Everything again but the show state, the clock and the outputs: a fresh voice
+        worker, renderer and face; the sentence being said is cut and said again, at the same
+        product and queue position, in the same mode."""
+        self._requests.put(("engine", "", reason))
+
+    def restart_output(self, name: str, reason: str) -> None:
+        """Open a down output (``OutputHealth.name``) again from its spec."""
+        self._requests.put(("output", name, reason))
 
     def start(self) -> None:
         if self._thread is not None:
@@ -416,10 +538,11 @@ class LiveEngine:
             return len(self._problems_seen)
 
     def _setup(self) -> None:
-        voice_problem: Problem | None = None
-        if self._tts is None:
-            from studio.voice.registry import load_voice
+        from studio.voice.registry import load_voice
 
+        voice_problem: Problem | None = None
+        tts_given = self._tts is not None
+        if self._tts is None:
             host = self._show.host
             try:
                 # One intra-op thread: the frame loop has the other core.
@@ -435,24 +558,22 @@ class LiveEngine:
                                         "the host stays on air without speaking; fix [host] "
                                         "voice in the show file and open it again",
                                         code="voice.load_failed", args=(("error", str(exc)),))
+        self._standby = render_standby(self.width_px, self.height_px)
         self._face = FaceMotion(self.clock, seed=show_seed(self._show))
-        self._renderer = FrameRenderer(self._show, self.width_px, self.height_px, self.clock,
-                                       self._face)
-        self._renderer.on_problem = lambda message: self._emit(Problem(
-            message, "fix the product (image, text) in the queue; the show goes on meanwhile",
-            code="product.render_failed", args=(("error", message),)))
-        for product in self._show.products:  # now, not mid-show: a card takes ~0.1 s to draw
-            with contextlib.suppress(StudioError):  # reported when the product comes on air
-                self._renderer.card_image(product.id)  # an unreadable image: told now
+        self._renderer = self._new_renderer(self._show)
         self._mute = isinstance(self._tts, _Mute)
         if voice_problem is not None:
             self._emit(voice_problem)
-        self._standby = render_standby(self.width_px, self.height_px)
         self._core = ProgramCore(self.clock, Pacing.for_show(self._show), self._show.show.title,
                                  self._product_name, keep_segments=KEEP_SEGMENTS,
                                  on_sentence=lambda ts, audio: self._face.add_speech(
                                      ts.phonemes, audio, ts.start_samples))
         self._synth = _Synthesizer(self._tts, self._emit, prepare=self._core.level)
+        if self._tts_factory is None and not self._mute and tts_given is False:
+            host, show = self._show.host, self._show
+            self._tts_factory = lambda: load_voice(
+                host.voice, base_dir=show.base_dir, speaking_rate=host.speaking_rate,
+                language=show.show.language, threads=1, pronunciations=show.pronunciations)
         self._mic_limiter = TruePeakLimiter(self.clock.sample_rate_hz)
         self._mic_leveller = MicLeveller(self.clock.sample_rate_hz)
         self._levelled_mic: AudioInput | None = None
@@ -484,19 +605,9 @@ class LiveEngine:
         self._last_rgba: npt.NDArray[np.uint8] = self._standby  # the last good picture
         self._render_failures = 0
         self._queue_dirty = True
-        # Draw one picture now: llvmpipe compiles each shader on its first use (a few hundred
-        # ms), which must not happen on air.
-        # (Its face comes from a spare FaceMotion: the host's own idle life is stateful, and
-        # must start at frame 0 exactly as the offline render's does.)
-        warm_face = FaceMotion(self.clock).params_at_frame(0)
-        self._renderer.draw(FrameState(0, 0, warm_face, None, 0.0))
-        compositor = self._renderer.compositor
         # The host's face also warms the face tracker up (mediapipe builds its graph on the
         # first face it sees).
-        self._inputs.warm_rgb = np.ascontiguousarray(compositor.read_rgba()[:, :, :3])
-        compositor.read_yuv420p()
-        compositor.set_camera(self._standby)  # the camera layer's first upload, now
-        compositor.invalidate()
+        self._inputs.warm_rgb = self._warm_rgb
         if self._camera_wanted is not None:
             self._inputs.open_now(InputKind.CAMERA, self._camera_wanted)
         if self._mic_wanted is not None:
@@ -506,10 +617,34 @@ class LiveEngine:
                                    self._resume_point(None)))
             self._inputs.missing_for(self.mode)
 
+    def _new_renderer(self, show: Show) -> FrameRenderer:
+        """A renderer (GL context) with its cards drawn and its shaders compiled."""
+        renderer = self._renderer_factory(show, self.width_px, self.height_px, self.clock,
+                                          self._face)
+        renderer.on_problem = lambda message: self._emit(Problem(
+            message, "fix the product (image, text) in the queue; the show goes on meanwhile",
+            code="product.render_failed", args=(("error", message),)))
+        for product in show.products:  # now, not mid-show: a card takes ~0.1 s to draw
+            with contextlib.suppress(StudioError):  # reported when the product comes on air
+                renderer.card_image(product.id)  # an unreadable image: told now
+        # Draw one picture now: llvmpipe compiles each shader on its first use (a few hundred
+        # ms), which must not happen on air.
+        # (Its face comes from a spare FaceMotion: the host's own idle life is stateful, and
+        # must start at frame 0 exactly as the offline render's does.)
+        warm_face = FaceMotion(self.clock).params_at_frame(0)
+        renderer.draw(FrameState(0, 0, warm_face, None, 0.0))
+        compositor = renderer.compositor
+        self._warm_rgb = np.ascontiguousarray(compositor.read_rgba()[:, :, :3])
+        compositor.read_yuv420p()
+        compositor.set_camera(self._standby)  # the camera layer's first upload, now
+        compositor.invalidate()
+        return renderer
+
     def _run(self) -> None:
         try:
             self._run_paced()
         finally:
+            self._running = False
             self._emit(RunEnded(self.clock.frame_start_sample(self._frame_index)))
             self._done.set()
 
@@ -517,16 +652,21 @@ class LiveEngine:
         try:
             self._setup()
         except StudioError as exc:
+            self.failed = f"the show cannot go on air: {exc}"
             self._emit(Problem(f"the show cannot go on air: {exc}", "fix the problem and "
                                "open the show again",
                                code="show.start_failed", args=(("error", str(exc)),)))
             return
         except Exception as exc:
             _LOG.exception("engine start failed")
+            self.failed = f"the engine could not start: {exc}"
             self._emit(Problem(f"the engine could not start: {exc}",
                                code="engine.start_failed", args=(("error", str(exc)),)))
             return
-        t0_ns = self._wall.now_ns()
+        self._t0_ns = self._wall.now_ns()
+        self._running = True
+        if self._realtime:
+            threading.Thread(target=self._stand_in, name="live-stand-in", daemon=True).start()
         rate = self.clock.sample_rate_hz
         try:
             while not self._stop.is_set() and not self.ended:
@@ -535,23 +675,238 @@ class LiveEngine:
                 if self._realtime and self._pacer() is None and index > 0:
                     # A frame a little late is still shown (the renderer runs faster than
                     # real time and catches up); only a stall past the slack drops frames.
-                    give_up_ns = t0_ns + (self.clock.frame_start_sample(index + LATE_FRAMES)
-                                          * 1_000_000_000 // rate)
+                    give_up_ns = self._t0_ns + (self.clock.frame_start_sample(
+                        index + LATE_FRAMES) * 1_000_000_000 // rate)
                     late = self._wall.now_ns() > give_up_ns
-                self._frame(render=not late)
+                try:
+                    self._frame(render=not late)
+                except Exception as exc:
+                    self._frame_failed(exc)
                 if not self._realtime:
                     continue
                 if self._pacer() is not None:
                     if not self._wait_for_audio_device():
                         # The device stopped consuming: carry on, paced by the system clock.
-                        t0_ns = self._wall.now_ns() - (self.clock.frame_start_sample(
+                        self._t0_ns = self._wall.now_ns() - (self.clock.frame_start_sample(
                             self._frame_index) * 1_000_000_000 // rate)
                 else:
-                    due_ns = t0_ns + (self.clock.frame_start_sample(self._frame_index)
-                                      * 1_000_000_000 // rate)
-                    self._wall.sleep_until_ns(due_ns)
+                    self._wall.sleep_until_ns(self._due_ns(self._frame_index))
         finally:
             self._shutdown()
+
+    def _due_ns(self, index: int) -> int:
+        return self._t0_ns + (self.clock.frame_start_sample(index) * 1_000_000_000
+                              // self.clock.sample_rate_hz)
+
+    def _frame_failed(self, exc: Exception) -> None:
+        """A frame failed outside the renderer (a bug): the engine restarts itself, unless
+        that keeps happening; then the loop stops, and the process (systemd) starts again."""
+        _LOG.exception("frame %d failed", self._frame_index)
+        if self._delivered_index >= self._frame_index:  # it went out: never send it twice
+            self._frame_index = self._delivered_index + 1
+        now = time.monotonic()
+        failures = self._engine_failures
+        if len(failures) == failures.maxlen and now - failures[0] < ENGINE_RESTART_WINDOW_S:
+            self._emit(Problem(f"the engine keeps failing ({exc}); it stops",
+                               "the service manager starts the show again",
+                               code="engine.failed", args=(("error", str(exc)),)))
+            self.failed = f"the engine keeps failing: {exc}"
+            raise exc
+        failures.append(now)
+        self._requests.put(("engine", "", f"a frame failed: {type(exc).__name__}: {exc}"))
+
+    # --- restarts (the engine thread) -----------------------------------------------------
+    def _service_requests(self) -> None:
+        while True:
+            try:
+                component, name, reason = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._restart(component, name, reason)
+            except Exception as exc:
+                _LOG.exception("restarting the %s failed", component)
+                self._emit(Problem(f"the {component} could not be restarted: {exc}",
+                                   code="restart.failed",
+                                   args=(("component", component), ("error", str(exc)))))
+
+    def _restart(self, component: str, name: str, reason: str) -> None:
+        s0 = self.clock.frame_start_sample(self._frame_index)
+        what = f"output {name}" if component == "output" else f"the {component}"
+        began = time.monotonic()
+        if component == "voice":
+            self._restart_voice()
+        elif component == "renderer":
+            self._enter_busy("restart", self._frame_index, None)
+            try:
+                self._restart_renderer()
+            finally:
+                self._leave_busy(self._frame_index)
+        elif component == "engine":
+            self._restart_engine(s0)
+        elif component == "output":
+            if not self._restart_output(name, s0):
+                return
+        else:
+            raise ValueError(f"no component {component!r} to restart")
+        n = self.restarts[component] = self.restarts.get(component, 0) + 1
+        took_ms = round((time.monotonic() - began) * 1000)
+        _LOG.warning("restarted %s (#%d, %d ms): %s", what, n, took_ms, reason)
+        # (Numbered: each restart is its own event, never merged with the one before.)
+        self._emit(Problem(f"restarted {what} (#{n}): {reason}", "the show goes on",
+                           severity="warning",
+                           code="restart.voice" if component == "voice" else
+                           "restart.renderer" if component == "renderer" else
+                           "restart.engine" if component == "engine" else "restart.output",
+                           args=(("component", component), ("name", name),
+                                 ("reason", reason), ("count", str(n)),
+                                 ("took_ms", str(took_ms)))))
+
+    def _restart_voice(self) -> None:
+        wait = self._voice_wait
+        line = wait[0] if wait is not None else None
+        if line is not None and line in self._voice_retried:
+            self._voice_retried.discard(line)
+            with self._program_lock:
+                if self._program.peek_next_line() == line:
+                    self._program.next_line()
+            self._voice_wait = None
+            self._emit(Problem(f"the voice did not say {line.text!r} (tried twice); "
+                               "it is skipped", "the show goes on with the next line",
+                               code="voice.line_skipped", args=(("text", line.text),)))
+        elif line is not None:
+            self._voice_retried.add(line)
+            if len(self._voice_retried) > 64:  # bounded whatever happens
+                self._voice_retried.clear()
+            self._voice_wait = (line, time.monotonic())  # the fresh worker's time starts now
+        self._synth.abandon()
+        self._voice_failures_in_row = 0
+        tts = self._tts
+        assert tts is not None
+        self._synth = _Synthesizer(tts, self._emit, prepare=self._core.level,
+                                   loader=self._tts_factory)
+
+    def _restart_renderer(self) -> None:
+        old = self._renderer
+        with self._program_lock:
+            show = self._program.current_show()
+        renderer = self._new_renderer(show)  # if this raises, the old one stays
+        renderer.products.update(old.products)  # edits made on air
+        self._renderer = renderer
+        with contextlib.suppress(Exception):
+            old.close()
+        renderer.compositor.gl.make_current()
+
+    def _restart_engine(self, s0: int) -> None:
+        """The sentence on air is cut (a short fade) and said again from its start by a
+        fresh voice worker; a fresh renderer and face; the show state, the mode, the clock
+        and the outputs stay."""
+        interrupted = self._cut(s0)
+        if interrupted is not None:
+            with self._program_lock:
+                self._program.resume_from(interrupted)
+        self._core.hold_until(s0)
+        self._placed.clear()
+        self._voice_wait = None
+
+        def rebuild() -> None:
+            old_face, self._face = self._face, FaceMotion(self.clock, seed=show_seed(self._show))
+            try:
+                self._restart_renderer()
+            except Exception:
+                self._face = old_face  # the old renderer stays, with the face it draws
+                raise
+
+        self._enter_busy("restart", self._frame_index, None)
+        try:
+            rebuild()
+        finally:
+            self._leave_busy(self._frame_index)
+        self._restart_voice()
+        self._shown_product = False  # the teleprompter gets the script again
+        self._queue_dirty = True
+
+    def _restart_output(self, name: str, s0: int) -> bool:
+        dead = [o for o in self._outputs if o.name == name and not o.alive]
+        if not dead:
+            return False  # it came back by itself, or it is gone
+        for output in dead:
+            self._outputs.remove(output)
+            # Closing a stuck output can take its join timeout: not on the frame loop.
+            threading.Thread(target=self._close_quietly, args=(output,), daemon=True,
+                             name=f"close-{output.kind}").start()
+        opened = self._open_output(build_output(dead[0].spec), s0)
+        self._renderer.compositor.invalidate()
+        return opened
+
+    @staticmethod
+    def _close_quietly(output: Output) -> None:
+        with contextlib.suppress(Exception):
+            output.close()
+
+    # --- the stand-in: the held picture while the frame loop is busy too long -------------
+    def _enter_busy(self, stage: str, index: int, audio: AudioChunk | None) -> None:
+        """This thread goes into work that may take long (a frame's render, a restart)."""
+        with self._feed_lock:
+            self._busy_stage = stage
+            self._busy_index = index
+            self._busy_audio = audio  # the frame's sound, read already (None: not yet)
+            self._busy_since = time.monotonic()
+
+    def _leave_busy(self, index: int) -> bool:
+        """Back from the work; False if the stand-in sent frame ``index`` meanwhile."""
+        with self._feed_lock:
+            self._busy_stage = ""
+            self._busy_audio = None
+            return self._frame_index == index
+
+    def _stand_in(self) -> None:
+        """While the frame loop has been busy for ``STAND_IN_AFTER_FRAMES`` periods (a render
+        that hangs, a restart), send the held picture and the program's sound at the frame
+        rate in its place: the outputs never stop, no timestamp is skipped. Only while it is
+        busy, and under the feed lock, so one thread at a time feeds the outputs."""
+        period_s = 1.0 / float(self.fps)
+        after_s = STAND_IN_AFTER_FRAMES * period_s
+        next_at: float | None = None
+        while not self._stop.wait(period_s / 4) and self._running:
+            with self._feed_lock:
+                now = time.monotonic()
+                if not self._busy_stage or now - self._busy_since < after_s:
+                    next_at = None
+                    continue
+                if next_at is not None and now < next_at:
+                    continue
+                try:
+                    self._stand_in_frame()
+                except Exception:
+                    _LOG.exception("the stand-in frame failed")
+                # At the frame rate from its first frame: behind (a busy CPU), it catches up
+                # with the next frames at once, unless it is a second behind.
+                next_at = now + period_s if next_at is None or now - next_at > 1.0 \
+                    else next_at + period_s
+
+    def _stand_in_frame(self) -> None:
+        """One frame of the held picture (feed lock held, the frame loop busy)."""
+        index = self._frame_index
+        s0 = self.clock.frame_start_sample(index)
+        s1 = self.clock.frame_start_sample(index + 1)
+        audio = self._busy_audio if self._busy_audio is not None and \
+            self._busy_index == index else self._core.audio_between(s0, s1)
+        rgba = self._held_picture()
+        self._last_rgba = rgba
+        self._held += 1
+        self._delivered += 1
+        self._delivery_times.append(time.monotonic())
+        self._delivered_index = index
+        self._deliver(ProgramFrame(index, s0, rgba, None, self._mix.label,
+                                   self._mix.mode.value), audio)
+        self._frame_index = index + 1
+        self._last_frame_at = time.monotonic()
+
+    def _held_picture(self) -> npt.NDArray[np.uint8]:
+        """The last good picture (the standby picture before there is one)."""
+        good = self._last_good_rgba
+        return self._standby if good is None else good
 
     def _pacer(self) -> Output | None:
         """The sound device whose clock paces the show, if one is playing."""
@@ -722,6 +1077,7 @@ class LiveEngine:
         self._renderer.close()
 
     def _frame(self, render: bool = True) -> None:
+        self._service_requests()  # a restart may send held frames: the index is read after
         index = self._frame_index
         s0 = self.clock.frame_start_sample(index)
         s1 = self.clock.frame_start_sample(index + 1)
@@ -742,25 +1098,37 @@ class LiveEngine:
         lossless = any(o.policy == FramePolicy.LOSSLESS and o.alive for o in self._outputs)
         if render or lossless:  # a recording gets every frame, the last picture if late
             if render:
+                self._enter_busy("render", index, audio)
                 try:
                     rgba, yuv = self._render(index, s0, mix)
-                    self._last_rgba = rgba
+                    self._render_failing_since = None
+                    self._last_good_rgba = rgba
                 except Exception as exc:
                     if self._render_failures % RENDER_FAILURE_LOG_EVERY == 0:  # not per frame
                         _LOG.exception("frame %d failed", index)
                     self._render_failures += 1
+                    if self._render_failing_since is None:
+                        self._render_failing_since = time.monotonic()
                     self._emit(Problem(f"frame {index} could not be rendered: {exc}",
                                        "the output holds the last good picture meanwhile",
                                        code="frame.render_failed",
                                        args=(("index", str(index)), ("error", str(exc)))))
-                    rgba, yuv = self._last_rgba, None  # never black: the last good picture
+                    rgba, yuv = self._held_picture(), None  # never black
+                    self._held += 1
+                finally:
+                    mine = self._leave_busy(index)
+                if not mine:
+                    return  # it took so long that the stand-in sent this frame (and more)
+                self._last_rgba = rgba
                 self._delivered += 1
                 self._delivery_times.append(time.monotonic())
             else:
                 self._dropped += 1
+            self._delivered_index = index
             self._deliver(ProgramFrame(index, s0, rgba, yuv, mix.label, mix.mode.value), audio)
         else:
             self._dropped += 1
+            self._delivered_index = index
             self._deliver(None, audio)
         if self._queue_dirty:
             self._queue_dirty = False
@@ -777,6 +1145,7 @@ class LiveEngine:
                 self._emit(changed)
             self._emit(self._status(s0))
         self._frame_index = index + 1
+        self._last_frame_at = time.monotonic()
 
     def _with_microphone(self, audio: AudioChunk) -> AudioChunk:
         """The program's sound: the AI's voice plus the microphone while a human is on air
@@ -851,14 +1220,17 @@ class LiveEngine:
             self._placed.popleft()
         if self.mode is not Mode.AI or self._paused or self._mute or \
                 not core.wants_next_line(s1):
+            self._voice_wait = None
             return
         if self._placed and self._placed[-1].start_samples >= s0:
+            self._voice_wait = None
             return  # the next line is placed and waits for its time
         with self._program_lock:
             line = self._program.peek_next_line()
             if line is None:
                 self._program.next_line()  # commit the move to the end of the run-down
         if line is None:
+            self._voice_wait = None
             if not self._ended_emitted and self._program.ended:
                 self._ended_emitted = True
                 self._queue_dirty = True
@@ -872,18 +1244,33 @@ class LiveEngine:
         if s1 > core.card_time(line):  # its card comes up during the pause, as rendered
             core.announce(line)
         clip = self._synth.take(line)
+        wait = self._voice_wait
+        if wait is None or wait[0] != line:
+            self._voice_wait = (line, time.monotonic())  # due now: the supervisor times it
         while clip is None and not self._realtime:  # unpaced runs wait: deterministic output
+            if not self._requests.empty():
+                return  # ... unless a supervisor restarts something (the voice: it hangs)
             time.sleep(0.002)
             self._synth.request(line)  # asked again if the cache had to let it go
             clip = self._synth.take(line)
         if clip is None:
             return  # still synthesising: the host stays alive, idle, until it is ready
+        if clip is False and line not in self._voice_retried:
+            self._voice_retried.add(line)  # it raised: tried once more before it is skipped
+            self._voice_failures_in_row += 1
+            self._voice_wait = (line, time.monotonic())  # the second try gets its full time
+            self._synth.request(line)
+            return
+        self._voice_wait = None
+        self._voice_retried.discard(line)
         with self._program_lock:
             committed = self._program.next_line()
             assert committed == line, "the plan changed between peek and commit"
             after = self._program.peek_next_line()
         if clip is False:
+            self._voice_failures_in_row += 1
             return
+        self._voice_failures_in_row = 0
         assert isinstance(clip, SpeechClip)
         self._place(line, clip, max(core.earliest_start(line), s0))
         if after is not None:
