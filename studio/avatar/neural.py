@@ -754,6 +754,7 @@ class NeuralAvatar:
         self._mel_carry = 0.0
         self._last_params = FaceParams()
         self._last_key: bytes | None = None
+        self._run_failed = False
         self._frame = self._premultiplied(self._source, self._alpha)  # (H, W, 4) uint8
         self._dirty_rows: tuple[int, int] | None = None
         self.times = FrameTimes()
@@ -812,7 +813,17 @@ class NeuralAvatar:
             return
         self._last_key = key
         out_spec = self.manifest.image_output
-        out = self._session.run([out_spec.name], feeds)[0]
+        try:
+            out = self._session.run([out_spec.name], feeds)[0]
+        except Exception as exc:  # the live output keeps the last picture, never crashes
+            if not self._run_failed:
+                _LOG.warning("neural avatar %r: the model failed (%s); showing the last "
+                             "picture until it runs again", self.manifest.name,
+                             str(exc).splitlines()[0][:200])
+            self._run_failed = True
+            self._last_key = None
+            return
+        self._run_failed = False
         t2 = time.perf_counter()
         x, y, w, h = self.crop_box_px
         r0, r1 = self._rows
