@@ -61,7 +61,8 @@ def _plugin(folder: Path, kind: str) -> Path:
     from skimage import data
 
     folder.mkdir(parents=True)
-    Image.fromarray(data.astronaut()).save(folder / "portrait.png")
+    Image.fromarray(data.astronaut()).save(  # type: ignore[no-untyped-call]
+        folder / "portrait.png")
     _model(folder / "model.onnx", kind)
     common: dict[str, Any] = {"name": f"bench {kind}", "kind": kind, "licence": "MIT",
                               "model": "model.onnx", "source_image": "portrait.png"}
