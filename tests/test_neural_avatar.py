@@ -1,0 +1,389 @@
+"""Neural avatar plug-ins, with small ONNX models of the right signatures built here."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio.avatar.base import AvatarRefused, avatar_problems, resolve_avatar
+from studio.avatar.neural import NeuralAvatar, plugin_notices, plugin_problems
+from studio.face.params import FaceParams
+from studio.show.model import Host
+
+CROP = (32, 48, 96, 96)  # x, y, w, h in the 160x200 portrait
+
+
+# ---------------------------------------------------------------------------- models
+def _save(graph: Any, path: Path) -> None:
+    import onnx
+    from onnx import helper
+
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def wav2lip_model(path: Path, *, keep: float = 1.0, colour: tuple[float, float, float] = (
+        0.0, 0.0, 0.0), energy_colour: tuple[float, float, float] = (0.0, 0.0, 0.0),
+        lower_half: bool = False, side: int = 96, layout: str = "NCHW") -> None:
+    """face (1,6,S,S) + mel (1,1,80,16) -> (1,3,S,S): the reference crop (channels 3..5) times
+    ``keep``, with the masked part (all, or the lower half) painted ``colour + energy_colour *
+    e``, e = clip(4 * mean(mel), 0, 1)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    face_shape = [1, 6, side, side] if layout == "NCHW" else [1, side, side, 6]
+    mask = np.zeros((1, 1, side, side), np.float32)
+    mask[:, :, side // 2 if lower_half else 0:] = 1.0
+    inits = [
+        numpy_helper.from_array(np.array([3], np.int64), "starts"),
+        numpy_helper.from_array(np.array([6], np.int64), "ends"),
+        numpy_helper.from_array(np.array([1], np.int64), "axes"),
+        numpy_helper.from_array(mask, "mask"),
+        numpy_helper.from_array((1.0 - mask * (1.0 - keep)).astype(np.float32) if lower_half
+                                else np.full_like(mask, keep), "keep"),
+        numpy_helper.from_array(np.array(colour, np.float32).reshape(1, 3, 1, 1), "colour"),
+        numpy_helper.from_array(np.array(energy_colour, np.float32).reshape(1, 3, 1, 1), "ecol"),
+        numpy_helper.from_array(np.array(4.0, np.float32), "four"),
+        numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+    ]
+    nodes = [
+        helper.make_node("Slice", ["face", "starts", "ends", "axes"], ["ref"]),
+        helper.make_node("ReduceMean", ["mel"], ["mel_mean"], axes=[1, 2, 3], keepdims=1),
+        helper.make_node("Mul", ["mel_mean", "four"], ["e0"]),
+        helper.make_node("Clip", ["e0", "zero", "one"], ["e"]),
+        helper.make_node("Mul", ["ecol", "e"], ["paint_e"]),
+        helper.make_node("Add", ["colour", "paint_e"], ["paint"]),
+        helper.make_node("Mul", ["paint", "mask"], ["painted"]),
+        helper.make_node("Mul", ["ref", "keep"], ["kept"]),
+        helper.make_node("Add", ["kept", "painted"], ["out"]),
+    ]
+    if layout == "NHWC":  # the graph works in NCHW; transpose in and out
+        nodes.insert(0, helper.make_node("Transpose", ["face_in"], ["face"], perm=[0, 3, 1, 2]))
+        nodes[-1] = helper.make_node("Add", ["kept", "painted"], ["out_nchw"])
+        nodes.append(helper.make_node("Transpose", ["out_nchw"], ["out"], perm=[0, 2, 3, 1]))
+    face_name = "face_in" if layout == "NHWC" else "face"
+    out_shape = [1, 3, side, side] if layout == "NCHW" else [1, side, side, 3]
+    graph = helper.make_graph(
+        nodes, "wav2lip_test",
+        [helper.make_tensor_value_info(face_name, TensorProto.FLOAT, face_shape),
+         helper.make_tensor_value_info("mel", TensorProto.FLOAT, [1, 1, 80, 16])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, out_shape)], inits)
+    _save(graph, path)
+
+
+def liveportrait_model(path: Path, weights: np.ndarray, side: int = 256) -> None:
+    """source (1,3,S,S) + motion (1,K) -> source + (motion @ weights) as an RGB tint."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    k = weights.shape[0]
+    inits = [numpy_helper.from_array(weights.astype(np.float32), "w"),
+             numpy_helper.from_array(np.array([1, 3, 1, 1], np.int64), "tint_shape")]
+    nodes = [helper.make_node("MatMul", ["motion", "w"], ["tint_flat"]),
+             helper.make_node("Reshape", ["tint_flat", "tint_shape"], ["tint"]),
+             helper.make_node("Add", ["source", "tint"], ["frame"])]
+    graph = helper.make_graph(
+        nodes, "liveportrait_test",
+        [helper.make_tensor_value_info("source", TensorProto.FLOAT, [1, 3, side, side]),
+         helper.make_tensor_value_info("motion", TensorProto.FLOAT, [1, k])],
+        [helper.make_tensor_value_info("frame", TensorProto.FLOAT, [1, 3, side, side])], inits)
+    _save(graph, path)
+
+
+# ---------------------------------------------------------------------------- folders
+def portrait(path: Path, rgb: tuple[int, int, int] = (128, 128, 128),
+             size: tuple[int, int] = (160, 200), face_rgb: tuple[int, int, int] | None = None,
+             ) -> None:
+    img = np.zeros((size[1], size[0], 3), np.uint8)
+    img[:] = rgb
+    if face_rgb is not None:
+        x, y, w, h = CROP
+        img[y:y + h, x:x + w] = face_rgb
+    Image.fromarray(img).save(path)
+
+
+def wav2lip_manifest(**over: Any) -> dict[str, Any]:
+    m: dict[str, Any] = {
+        "name": "Test lips", "kind": "wav2lip", "licence": "MIT", "model": "model.onnx",
+        "source_image": "portrait.png",
+        "inputs": [{"name": "face", "role": "face", "shape": [1, 6, 96, 96]},
+                   {"name": "mel", "role": "mel", "shape": [1, 1, 80, 16],
+                    "layout": "mel_time", "normalisation": {"range": [0, 1]}}],
+        "outputs": [{"name": "out", "role": "image", "shape": [1, 3, 96, 96]}],
+        "sizes": {"crop_px": 96, "mel_frames": 16},
+        "crop": {"box_px": list(CROP)},
+        "blend": {"feather_px": 12},
+    }
+    m.update(over)
+    return m
+
+
+def make_plugin(folder: Path, manifest: dict[str, Any], build: Any = None,
+                **portrait_args: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.json").write_text(json.dumps(manifest), encoding="utf-8")
+    portrait(folder / "portrait.png", **portrait_args)
+    (build or (lambda p: wav2lip_model(p)))(folder / "model.onnx")
+    return folder
+
+
+def crop_mean(avatar: NeuralAvatar, lower: bool = True) -> np.ndarray:
+    """Mean RGB (0..255) of the middle of the crop's lower (or upper) half, as generated."""
+    x, y, w, h = avatar.crop_box_px
+    rows = slice(y + h * 5 // 8, y + h * 7 // 8) if lower else slice(y + h // 8, y + h * 3 // 8)
+    return avatar.frame_rgba[rows, x + w // 4: x + w * 3 // 4, :3].reshape(-1, 3).mean(axis=0)
+
+
+TALK = [FaceParams(jaw_open=1.0)] * 8
+SILENT = [FaceParams()] * 8
+
+
+# ---------------------------------------------------------------------------- manifest checks
+def test_a_shape_that_the_model_does_not_declare_is_refused_naming_the_input(
+        tmp_path: Path) -> None:
+    folder = make_plugin(tmp_path / "p", wav2lip_manifest(),
+                         lambda p: wav2lip_model(p, side=128))
+    problems = plugin_problems(folder)
+    assert any("inputs[0] 'face'.shape: [1, 6, 96, 96] does not match the model's declared "
+               "[1, 6, 128, 128]; set \"shape\": [1, 6, 128, 128]" in p for p in problems), problems
+    assert any("outputs[0] 'out'.shape" in p for p in problems), problems
+    with pytest.raises(AvatarRefused, match=r"'face'\.shape"):
+        NeuralAvatar(folder)
+    # the show's avatar check reports the same, through the registry
+    host = Host(avatar=str(folder))
+    kind, _ = resolve_avatar(host, None)
+    assert kind is not None and kind.name == "neural"
+    assert any("'face'.shape" in p for p in avatar_problems(host, None))
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"licence_terms": "x"}, "unknown key 'licence_terms' in the manifest; check its spelling"),
+    ({"licence": None}, "licence: missing; add \"licence\""),
+    ({"kind": "sadtalker"}, "kind: Input should be 'wav2lip' or 'liveportrait'"),
+    ({"sizes": {"crop_px": 64, "mel_frames": 16}},
+     "sizes.crop_px is 64 but inputs 'face' is 96x96"),
+    ({"inputs": [{"name": "face", "role": "face", "shape": [1, 6, 96, 96], "colour": "BGR"},
+                 {"name": "mel", "role": "mel", "shape": [1, 1, 80, 16], "layout": "mel_time"}]},
+     "unknown key 'colour' in inputs[0]"),
+    ({"inputs": [{"name": "face", "role": "face", "shape": [1, 6, 96, 96]},
+                 {"name": "spec", "role": "mel", "shape": [1, 1, 80, 16], "layout": "mel_time"}]},
+     "inputs[1] 'spec': the model has no input of that name (it has 'face', 'mel')"),
+])
+def test_a_wrong_manifest_is_refused_with_the_field_and_the_fix(
+        tmp_path: Path, change: dict[str, Any], expected: str) -> None:
+    manifest = wav2lip_manifest(**change)
+    manifest = {k: v for k, v in manifest.items() if v is not None}
+    folder = make_plugin(tmp_path / "p", manifest)
+    problems = plugin_problems(folder)
+    assert any(expected in p for p in problems), problems
+
+
+def test_bad_json_and_a_missing_model_are_named(tmp_path: Path) -> None:
+    folder = make_plugin(tmp_path / "p", wav2lip_manifest(model="missing.onnx"))
+    assert any("'missing.onnx' is not a file" in p for p in plugin_problems(folder))
+    (folder / "model.json").write_text('{"name": "x",\n "kind": }', encoding="utf-8")
+    assert any("not valid JSON at line 2" in p for p in plugin_problems(folder))
+
+
+# ---------------------------------------------------------------------------- what is shown
+def test_colour_order_is_honoured(tmp_path: Path) -> None:
+    """A model painting its first channel full: red when it says RGB, blue when BGR."""
+    shown = {}
+    for order in ("RGB", "BGR"):
+        manifest = wav2lip_manifest(outputs=[{"name": "out", "role": "image",
+                                              "shape": [1, 3, 96, 96], "colour_order": order}],
+                                    blend={"region": "full", "feather_px": 4})
+        folder = make_plugin(tmp_path / order, manifest,
+                             lambda p: wav2lip_model(p, keep=0.0, colour=(1.0, 0.0, 0.0)))
+        avatar = NeuralAvatar(folder)
+        avatar.generate(FaceParams())
+        shown[order] = crop_mean(avatar, lower=False)
+    assert shown["RGB"] == pytest.approx([255, 0, 0], abs=1)
+    assert shown["BGR"] == pytest.approx([0, 0, 255], abs=1)
+
+
+def test_input_colour_order_and_layout_reach_the_model(tmp_path: Path) -> None:
+    """An identity model fed a red face: BGR in and RGB out swaps it to blue; BGR both ways
+    (in NHWC) gives red back."""
+    cases = {("BGR", "RGB", "NCHW"): [0, 0, 255], ("BGR", "BGR", "NHWC"): [255, 0, 0]}
+    for (cin, cout, layout), expected in cases.items():
+        shape_in = [1, 6, 96, 96] if layout == "NCHW" else [1, 96, 96, 6]
+        shape_out = [1, 3, 96, 96] if layout == "NCHW" else [1, 96, 96, 3]
+        manifest = wav2lip_manifest(
+            inputs=[{"name": "face_in" if layout == "NHWC" else "face", "role": "face",
+                     "shape": shape_in, "colour_order": cin, "layout": layout},
+                    {"name": "mel", "role": "mel", "shape": [1, 1, 80, 16],
+                     "layout": "mel_time"}],
+            outputs=[{"name": "out", "role": "image", "shape": shape_out, "colour_order": cout,
+                      "layout": layout}], blend={"region": "full", "feather_px": 4})
+        folder = make_plugin(tmp_path / f"{cin}{cout}{layout}", manifest,
+                             lambda p, lay=layout: wav2lip_model(p, layout=lay),
+                             face_rgb=(255, 0, 0))
+        avatar = NeuralAvatar(folder)
+        avatar.generate(FaceParams())
+        assert crop_mean(avatar, lower=False) == pytest.approx(expected, abs=1), (cin, cout)
+
+
+def test_normalisation_is_applied_both_ways(tmp_path: Path) -> None:
+    """A 0.75 grey face through an identity model: normalised to [-1, 1] going in, it comes
+    out as 0.5 when the output is read as 0..1, and as 0.75 again when read as [-1, 1]."""
+    shown = {}
+    for name, out_norm in (("plain", {}), ("tanh", {"range": [-1, 1]})):
+        manifest = wav2lip_manifest(
+            inputs=[{"name": "face", "role": "face", "shape": [1, 6, 96, 96],
+                     "normalisation": {"mean": [0.5, 0.5, 0.5], "std": 0.5}},
+                    {"name": "mel", "role": "mel", "shape": [1, 1, 80, 16],
+                     "layout": "mel_time"}],
+            outputs=[{"name": "out", "role": "image", "shape": [1, 3, 96, 96],
+                      "normalisation": out_norm}], blend={"region": "full", "feather_px": 4})
+        folder = make_plugin(tmp_path / name, manifest, rgb=(191, 191, 191))
+        avatar = NeuralAvatar(folder)
+        avatar.generate(FaceParams())
+        shown[name] = crop_mean(avatar, lower=False)
+    assert shown["plain"] == pytest.approx([128, 128, 128], abs=2)
+    assert shown["tanh"] == pytest.approx([191, 191, 191], abs=2)
+
+
+def test_the_mouth_follows_the_voice_window(tmp_path: Path) -> None:
+    """The lower half is painted by the mel energy: speaking makes it red, silence dark,
+    while the upper half of the face stays the portrait."""
+    folder = make_plugin(tmp_path / "p", wav2lip_manifest(), lambda p: wav2lip_model(
+        p, keep=0.0, energy_colour=(1.0, 0.0, 0.0), lower_half=True))
+    avatar = NeuralAvatar(folder)
+    for params in TALK:
+        avatar.generate(params)
+    talking = crop_mean(avatar)
+    for params in SILENT * 2:
+        avatar.generate(params)
+    silent = crop_mean(avatar)
+    assert talking[0] > 150 and silent[0] < 20, (talking, silent)
+    assert crop_mean(avatar, lower=False) == pytest.approx([128, 128, 128], abs=1)
+
+
+def test_the_blend_has_no_seam(tmp_path: Path) -> None:
+    """Across the feather no step between neighbouring pixels is larger than the smooth ramp
+    gives; with no feather the same picture has a hard edge (the check can see a seam)."""
+    steps = {}
+    for feather in (12, 0):
+        folder = make_plugin(tmp_path / f"f{feather}", wav2lip_manifest(
+            blend={"feather_px": feather}), lambda p: wav2lip_model(
+                p, keep=0.0, colour=(1.0, 0.0, 0.0), lower_half=True))
+        avatar = NeuralAvatar(folder)
+        avatar.generate(FaceParams())
+        img = avatar.frame_rgba[:, :, :3].astype(int)
+        steps[feather] = max(np.abs(np.diff(img, axis=0)).max(), np.abs(np.diff(img, axis=1)).max())
+        x, y, w, h = CROP
+        assert img[y + h - 20, x + w // 2] == pytest.approx([255, 0, 0], abs=1)  # painted
+        assert img[y + h // 2 - 2, x + w // 2] == pytest.approx([128, 128, 128], abs=1)
+        assert img[y + h + 2, x + w // 2] == pytest.approx([128, 128, 128], abs=1)
+    # red goes 128 -> 255 and green/blue 128 -> 0 over 12 px: smoothstep's steepest step
+    assert steps[12] <= 1.5 * 128 / 12 + 2
+    assert steps[0] >= 120
+
+
+def test_liveportrait_tints_by_motion(tmp_path: Path) -> None:
+    weights = np.zeros((3, 3), np.float32)
+    weights[0] = (0.5, 0.0, 0.0)  # jaw_open reddens
+    weights[2] = (0.0, 0.0, 0.5)  # head yaw blues
+    manifest: dict[str, Any] = {
+        "name": "Test portrait", "kind": "liveportrait", "licence": "CC-BY-NC-4.0",
+        "model": "model.onnx", "source_image": "portrait.png",
+        "inputs": [{"name": "source", "role": "source", "shape": [1, 3, 256, 256]},
+                   {"name": "motion", "role": "motion", "shape": [1, 3], "layout": "NK"}],
+        "outputs": [{"name": "frame", "role": "image", "shape": [1, 3, 256, 256]}],
+        "sizes": {"crop_px": 256}, "crop": {"box_px": [32, 48, 256, 256]},
+        "motion": [{"param": "jaw_open"}, {"param": "blink_left"},
+                   {"param": "head_yaw_rad", "scale": 2.0}],
+    }
+    folder = make_plugin(tmp_path / "lp", manifest, lambda p: liveportrait_model(p, weights),
+                         size=(320, 400))
+    avatar = NeuralAvatar(folder)
+    avatar.generate(FaceParams())
+    assert crop_mean(avatar) == pytest.approx([128, 128, 128], abs=1)
+    avatar.generate(FaceParams(jaw_open=1.0))
+    assert crop_mean(avatar) == pytest.approx([255, 128, 128], abs=1)
+    avatar.generate(FaceParams(head_yaw_rad=0.25))
+    assert crop_mean(avatar) == pytest.approx([128, 128, 192], abs=2)
+    # K must match: a motion list one short is refused, naming the fix
+    bad = dict(manifest, motion=manifest["motion"][:2])
+    (folder / "model.json").write_text(json.dumps(bad), encoding="utf-8")
+    assert any("motion lists 2 face parameters but inputs 'motion' takes K=3" in p
+               for p in plugin_problems(folder))
+
+
+def test_provider_and_licence_are_shown(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                        ) -> None:
+    folder = make_plugin(tmp_path / "mit", wav2lip_manifest())
+    with caplog.at_level(logging.INFO, logger="studio.avatar.neural"):
+        avatar = NeuralAvatar(folder)
+    assert avatar.provider == "CPUExecutionProvider"
+    assert avatar.execution_provider.startswith("CPU")
+    assert "licence MIT" in avatar.licence_notice
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    nc = make_plugin(tmp_path / "nc", wav2lip_manifest(licence="CC-BY-NC-4.0"))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="studio.avatar.neural"):
+        avatar = NeuralAvatar(nc)
+    assert "CC-BY-NC-4.0: not for commercial streams" in avatar.licence_notice
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("not for commercial streams" in m for m in warned), warned
+    assert plugin_notices(nc) == [avatar.licence_notice]
+    assert plugin_problems(nc) == []  # a licence warns; it does not block
+
+
+def test_frame_times_are_measured(tmp_path: Path) -> None:
+    avatar = NeuralAvatar(make_plugin(tmp_path / "p", wav2lip_manifest()))
+    avatar.generate(FaceParams(jaw_open=0.5))
+    times = avatar.times
+    assert times.model_ms > 0.0 and times.prepare_ms > 0.0 and times.blend_ms > 0.0
+    assert times.overhead_ms >= times.prepare_ms + times.blend_ms
+
+
+def test_crop_from_the_face_and_a_portrait_without_one(tmp_path: Path) -> None:
+    from skimage import data
+
+    folder = make_plugin(tmp_path / "p", wav2lip_manifest(crop={"padding": 0.1}))
+    Image.fromarray(data.astronaut()).save(folder / "portrait.png")
+    avatar = NeuralAvatar(folder)
+    x, y, w, h = avatar.crop_box_px
+    assert w == h and 100 <= w <= 300  # a square around the astronaut's face
+    assert 120 <= x + w / 2 <= 300 and 60 <= y + h / 2 <= 220
+    portrait(folder / "portrait.png")  # flat grey: no face
+    assert any("no face found in the portrait" in p for p in plugin_problems(folder))
+
+
+# ---------------------------------------------------------------------------- in the compositor
+def test_draws_inside_the_compositor(tmp_path: Path) -> None:
+    from studio.compose.compositor import Compositor
+    from studio.show.model import Stage
+
+    folder = make_plugin(tmp_path / "p", wav2lip_manifest(), lambda p: wav2lip_model(
+        p, keep=0.0, energy_colour=(1.0, 0.0, 0.0), lower_half=True), rgb=(40, 200, 40))
+    tracked = Compositor(320, 180, Stage(), lambda: NeuralAvatar(folder))
+    full = Compositor(320, 180, Stage(), lambda: NeuralAvatar(folder))
+    avatar = tracked._avatar
+    assert isinstance(avatar, NeuralAvatar)
+    host = tracked.layout.host_rect_px
+    for index, params in enumerate(TALK + SILENT[:3]):
+        tracked.compose(params, card_alpha=0.0)
+        full.invalidate()
+        full.compose(params, card_alpha=0.0)
+        a, b = tracked.read_rgba(), full.read_rgba()
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1, f"frame {index} differs"
+        if index == len(TALK) - 1:
+            mx, my, mw, mh = avatar.mouth_rect_px(host)
+            mouth = a[my:my + mh, mx:mx + mw, :3].reshape(-1, 3).mean(axis=0)
+            assert mouth[0] > 150 and mouth[1] < 80, mouth  # the speaking mouth: red
+    ix, iy, iw, _ = (round(v) for v in avatar.image_rect_px(host))
+    frame = tracked.read_rgba()
+    body = frame[iy + 4: iy + 20, ix + 4: ix + iw - 4, :3].reshape(-1, 3).mean(axis=0)
+    assert body == pytest.approx([40, 200, 40], abs=3)  # the portrait, as it is
+    tracked.close()
+    full.close()
