@@ -590,6 +590,7 @@ class LiveEngine:
                                      self.clock.sample_rate_hz)
         self._present: deque[ProgramFrame] = deque()  # realtime frames wait for their sound
         self._health: tuple[OutputHealth, ...] = ()
+        self._parts_noted: dict[str, int] = {}  # recording name -> parts already announced
         self.present_delay_frames = 0
         self._meter_peak = 0.0
         self._meter_energy = 0.0
@@ -929,8 +930,8 @@ class LiveEngine:
                 pacer.lost("the device stopped playing (unplugged, or its server quit)")
                 self._emit(Problem(
                     f"{pacer.name}: the audio device stopped playing (unplugged, or its "
-                    "server quit)", "the show goes on, paced by the system clock; reconnect "
-                    "the device and restart the audio output to hear it again",
+                    "server quit)", "the show goes on, paced by the system clock; the output "
+                    "opens the device again by itself when it is back",
                                    code="audio.device_stopped", args=(("name", pacer.name),)))
                 self._present_delay_changed()
                 return False
@@ -1060,8 +1061,30 @@ class LiveEngine:
                                        "the show goes on with the other outputs",
                                        code="output.down",
                                        args=(("name", h.name), ("reason", h.reason))))
+                elif h.state == OutputState.DEGRADED and before is not None \
+                        and before.state != OutputState.DEGRADED and h.reason:
+                    # A stream reconnecting, a full disk: the output says what and when it
+                    # comes back; the other outputs are not affected.
+                    self._emit(Problem(f"output {h.name}: {h.reason}",
+                                       "the show goes on; the output recovers by itself",
+                                       severity="warning", code="output.degraded",
+                                       args=(("name", h.name), ("reason", h.reason),
+                                             ("state_code", h.code))))
             self._health = health
             self._emit(OutputsChanged(health))
+        self._note_new_parts()
+
+    def _note_new_parts(self) -> None:
+        """A recording that went on in a new file (after a full disk) is on record too."""
+        s0 = self.clock.frame_start_sample(self._frame_index)
+        for output in self._outputs:
+            if not isinstance(output, FileOutput) or len(output.parts) <= 1:
+                continue
+            seen = self._parts_noted.get(output.name, 1)
+            for path in output.parts[seen:]:
+                self._emit(RecordingStarted(output.name, str(path.resolve()), s0,
+                                            tuple(aigc_metadata(output.produce_id).items())))
+            self._parts_noted[output.name] = len(output.parts)
 
     @property
     def outputs(self) -> tuple[OutputHealth, ...]:
