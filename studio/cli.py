@@ -240,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a show file and list every problem")
     check.add_argument("show", type=Path)
 
+    _add_avatar_commands(sub)
+
     app = sub.add_parser("app", help="open the studio window (with SHOW on air)")
     app.add_argument("show", type=Path, nargs="?", default=None,
                      help="a show file to put on air at once (.toml)")
@@ -327,6 +329,69 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_avatar_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    avatar = sub.add_parser("avatar", help="make or verify a photo avatar package (a real "
+                            "person's likeness, with their consent on record)")
+    verbs = avatar.add_subparsers(dest="avatar_command", required=True)
+    create = verbs.add_parser(
+        "create", help="build an avatar package from one front-facing portrait",
+        description="Builds the talking photo avatar of PORTRAIT into DIR with its "
+        "registration record: whose likeness it is, the consent document (copied into the "
+        "package and its SHA-256 stored), who made it and when. Use it in a show as "
+        '[host] avatar = "DIR".')
+    create.add_argument("portrait", type=Path, help="a front-facing portrait (JPG or PNG)")
+    create.add_argument("--owner", required=True, metavar="NAME",
+                        help="the person whose likeness it is")
+    create.add_argument("--consent", type=Path, default=None, metavar="FILE",
+                        help="their signed consent (PDF, image or text)")
+    create.add_argument("--statement", default=None, metavar="TEXT",
+                        help="the consent statement, in words (with or instead of --consent)")
+    create.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="the package folder to create (must not exist or be empty)")
+    create.add_argument("--created-by", default=None, metavar="NAME",
+                        help="who creates the avatar (default: this user's login name)")
+    create.add_argument("--registration-id", default=None, metavar="ID",
+                        help="the platform's virtual-anchor registration ID, if registered")
+    check = verbs.add_parser("check", help="verify a package: its record and every file")
+    check.add_argument("folder", type=Path, metavar="DIR")
+
+
+def _avatar(args: argparse.Namespace) -> int:
+    from studio.avatar.package import create_package, package_problems
+
+    if args.avatar_command == "create":
+        import getpass
+
+        created_by = args.created_by
+        if created_by is None:
+            try:
+                created_by = getpass.getuser()
+            except (KeyError, OSError):
+                created_by = ""
+        record = create_package(args.portrait, owner=args.owner, consent=args.consent,
+                                out=args.out, created_by=created_by,
+                                registration_id=args.registration_id,
+                                statement=args.statement)
+        out = args.out.expanduser().resolve()
+        print(f"Avatar package {out} (record ID {record.record_id})")
+        print(f"Preview {out / 'preview.png'}")
+        print(f'Use it in a show: [host] avatar = "{out}"')
+        return 0
+    folder: Path = args.folder
+    if not folder.is_dir():
+        raise UserInputError(f"{folder}: no such folder; give an avatar package made by "
+                             "studio avatar create")
+    checked, problems = package_problems(folder)
+    if problems or checked is None:
+        for problem in problems:
+            print(f"studio: refused: {problem}", file=sys.stderr)
+        return 2
+    print(f"{folder}: OK")
+    for line in checked.summary().splitlines():
+        print(f"  {line}")
+    return 0
+
+
 def _devices() -> int:
     from studio.inputs import list_cameras, list_microphones
     from studio.outputs.audio_device import list_output_devices
@@ -390,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
             # voice loaded as the render loads it, all listed at once.
             show = load_show(args.show, checks=check_show)
             print(f"{args.show}: OK — {len(show.products)} products, "
-                  f"voice {show.host.voice}, background {show.stage.background}")
+                  f"voice {show.host.voice}, avatar {show.host.avatar}, "
+                  f"background {show.stage.background}")
             return 0
         if args.command == "run":
             from studio.run import run_live
@@ -405,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
                             crossfade_s=args.crossfade, as_run_dir=_as_run_dir(args),
                             operator=args.operator, health_port=args.health_port,
                             health_file=args.health_file, max_rss_mb=args.max_rss_mb)
+        if args.command == "avatar":
+            return _avatar(args)
         if args.command == "devices":
             return _devices()
         if args.command == "voices":

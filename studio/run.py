@@ -41,7 +41,7 @@ from studio.engine.events import (
 )
 from studio.engine.health import HealthFile, HealthServer, SdNotify, check_health_file
 from studio.engine.live import LiveEngine
-from studio.engine.preflight import require_voice
+from studio.engine.preflight import avatar_show_problems, refuse, require_voice
 from studio.engine.supervisor import Supervisor, Thresholds
 from studio.inputs.base import InputHealth, InputSpec, parse_camera, parse_mic
 from studio.outputs.base import (
@@ -151,6 +151,7 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
              out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     show = load_show(show_path)
     require_voice(show)  # a voice file that is not there is refused now, not on air
+    refuse(show, avatar_show_problems(show))  # a likeness without consent: not on air
     if health_port is not None and not 0 <= health_port <= 65535:
         raise UserInputError(f"--health-port {health_port} is not a port; use 1024..65535 "
                              "(or 0 for any free port)")

@@ -56,6 +56,7 @@ from studio.engine.events import (
     WordTiming,
 )
 from studio.outputs.base import OutputState, redact
+from studio.outputs.mp4 import AVATAR_TAG
 from studio.program.rundown import LineKind
 from studio.program.timeline import Timeline
 from studio.show.model import Product, Show
@@ -87,6 +88,20 @@ def default_as_run_dir() -> Path:
 
 def day_file_name(day: date) -> str:
     return f"asrun-{day.isoformat()}.jsonl"
+
+
+def _likeness(show: Show | None) -> dict[str, str] | None:
+    """The consent record's identifiers of the likeness on air (None: the stylised host);
+    a refused one is named by the refusal the run then reports."""
+    if show is None:
+        return None
+    from studio.avatar.base import AvatarRefused
+    from studio.avatar.package import likeness_identifiers
+
+    try:
+        return likeness_identifiers(show.host, show.base_dir) or None
+    except AvatarRefused as exc:
+        return {"refused": str(exc)}
 
 
 def file_sha256(path: Path) -> str:
@@ -311,6 +326,7 @@ class AsRunLog:
             "show_title": show.show.title if show is not None else None,
             "language": show.show.language if show is not None else None,
             "host_name": self._host_name,
+            "avatar": _likeness(show),
             "operator": operator,
             "mode": mode,
             "sample_rate_hz": sample_rate_hz,
@@ -410,9 +426,13 @@ class AsRunLog:
                 label = json.loads(tags.get("AIGC", "{}"))
             except ValueError:
                 label = {}
+            try:  # the likeness on air, by its consent record (None: the stylised host)
+                avatar = json.loads(tags[AVATAR_TAG]) if AVATAR_TAG in tags else None
+            except ValueError:
+                avatar = None
             self._put("recording", {**self._at(event.at_samples), "name": event.name,
                                     "path": event.path, "produce_id": label.get("ProduceID"),
-                                    "aigc": label, "tags": tags})
+                                    "aigc": label, "avatar": avatar, "tags": tags})
         elif isinstance(event, ShowEnded):
             self._put("rundown_ended", self._at(event.end_samples))
         elif isinstance(event, RunEnded):

@@ -33,6 +33,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from studio.avatar.package import likeness_identifiers
 from studio.compose.standby import render_standby
 from studio.core.clock import (
     ENGINE_SAMPLE_RATE_HZ,
@@ -87,7 +88,6 @@ from studio.outputs.base import (
     build_output,
 )
 from studio.outputs.file import FileOutput
-from studio.outputs.mp4 import aigc_metadata
 from studio.program.core import Pacing, Placement, ProgramCore
 from studio.program.live_program import LiveProgram
 from studio.program.loudness import MicLeveller, TruePeakLimiter
@@ -328,6 +328,7 @@ class LiveEngine:
         self._program = LiveProgram(show)
         self._program_lock = threading.RLock()
         self._show = show
+        self._avatar_ids: dict[str, str] = {}  # the likeness on air, for recordings' tags
         self._subscribers: list[Callable[[Event], None]] = []
         self._commands: queue.SimpleQueue[cmd.Command] = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -539,6 +540,9 @@ class LiveEngine:
 
     def _setup(self) -> None:
         from studio.voice.registry import load_voice
+
+        # A likeness without consent on record, or a changed package, never goes on air.
+        self._avatar_ids = likeness_identifiers(self._show.host, self._show.base_dir)
 
         voice_problem: Problem | None = None
         tts_given = self._tts is not None
@@ -940,12 +944,14 @@ class LiveEngine:
     # --- outputs ----------------------------------------------------------------------------
     def _open_output(self, output: Output, s0: int) -> bool:
         try:
+            if isinstance(output, FileOutput):
+                output.avatar = dict(self._avatar_ids)
             output.open(self._format, s0)
             if isinstance(output, AudioDeviceOutput):
                 output.set_volume(*self._volume)
             if isinstance(output, FileOutput):  # its tags, as FileOutput writes them
                 self._emit(RecordingStarted(output.name, str(output.path.resolve()), s0,
-                                            tuple(aigc_metadata(output.produce_id).items())))
+                                            tuple(output.tags().items())))
         except Exception as exc:
             if not isinstance(exc, StudioError):  # a bug, not the operator's setup
                 _LOG.exception("output %s failed to start", output.name)
@@ -1083,7 +1089,7 @@ class LiveEngine:
             seen = self._parts_noted.get(output.name, 1)
             for path in output.parts[seen:]:
                 self._emit(RecordingStarted(output.name, str(path.resolve()), s0,
-                                            tuple(aigc_metadata(output.produce_id).items())))
+                                            tuple(output.tags().items())))
             self._parts_noted[output.name] = len(output.parts)
 
     @property

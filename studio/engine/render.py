@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from studio.avatar.package import likeness_identifiers
 from studio.core.clock import MediaClock
 from studio.core.formats import check_output_file, check_settings
 from studio.engine.asrun import timeline_events
@@ -97,7 +98,9 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
         on_sentence=lambda ts, audio: face.add_speech(ts.phonemes, audio, ts.start_samples))
     chars_total = sum(len(line.text) for line in lines) or 1
     produce_id = str(uuid.uuid4())
-    metadata = aigc_metadata(produce_id)
+    # A likeness refused (no consent on record, a changed package) stops here, with why.
+    metadata = aigc_metadata(produce_id,
+                             avatar=likeness_identifiers(show.host, show.base_dir))
     tmp_video = out_path.with_name(f".{out_path.name}.{os.getpid()}.part")
     timeline_path = timeline_path_for(out_path)
     tmp_timeline = timeline_path.with_name(f".{timeline_path.name}.{os.getpid()}.part")

@@ -152,6 +152,7 @@ class FileOutput(ThreadedOutput):
         super().__init__(spec)
         self.path = Path(spec.target).expanduser()
         self.produce_id = str(uuid.uuid4())
+        self.avatar: dict[str, str] = {}  # the likeness on air (its consent record's IDs)
         self.parts: list[Path] = []  # every file this recording wrote, in order
         self._writer: Mp4Writer | None = None  # None while waiting for free space
         self._file: _RecordingFile | None = None
@@ -160,6 +161,10 @@ class FileOutput(ThreadedOutput):
         self._part_start_samples = 0  # the engine sample at the current part's time 0
         self._next_space_check = 0.0
         self._container = ""
+
+    def tags(self) -> dict[str, str]:
+        """The metadata every part of the recording carries: its AIGC label, the avatar."""
+        return aigc_metadata(self.produce_id, avatar=self.avatar)
 
     def start_worker(self, fmt: ProgramFormat, start_samples: int) -> None:
         suffix = self.path.suffix.lower()
@@ -196,7 +201,7 @@ class FileOutput(ThreadedOutput):
 
     def _open_part(self, path: Path, start_samples: int) -> None:
         fmt = self.format
-        metadata = aigc_metadata(self.produce_id)
+        metadata = self.tags()
         if self.parts:  # which part of the recording, and where in the show it starts
             metadata["livehost_part"] = str(len(self.parts) + 1)
             metadata["livehost_show_start_s"] = f"{start_samples / fmt.sample_rate_hz:.3f}"

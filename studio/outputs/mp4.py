@@ -8,6 +8,7 @@ muxing itself is shared with the network streams (``studio.outputs.mux``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from studio import __version__
 from studio.core.media import RGBImage
 from studio.outputs.mux import AAC_FRAME_SAMPLES, BT709, AVMuxer, gop_frames
 
-__all__ = ["AAC_FRAME_SAMPLES", "PRODUCER", "Mp4Writer", "aigc_metadata"]
+__all__ = ["AAC_FRAME_SAMPLES", "AVATAR_TAG", "PRODUCER", "Mp4Writer", "aigc_metadata"]
 
 
 class Mp4Writer(AVMuxer):
@@ -64,10 +65,19 @@ class Mp4Writer(AVMuxer):
 PRODUCER = f"LiveHost Studio {__version__}"  # ContentProducer in the AIGC label
 
 
-def aigc_metadata(produce_id: str, producer: str = PRODUCER) -> dict[str, str]:
-    """The implicit AIGC label (GB 45438-2025) as an MP4 metadata tag holding JSON."""
+AVATAR_TAG = "livehost_avatar"  # the likeness on air: its consent record's identifiers
+
+
+def aigc_metadata(produce_id: str, producer: str = PRODUCER,
+                  avatar: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The implicit AIGC label (GB 45438-2025) as an MP4 metadata tag holding JSON; with a
+    likeness avatar, its consent record's identifiers (record ID, whose likeness, the
+    virtual-anchor registration ID) in a tag of their own, as JSON."""
     value = {"Label": "1", "ContentProducer": producer, "ProduceID": produce_id,
              "ReservedCode1": "", "ContentPropagator": "", "PropagateID": "",
              "ReservedCode2": ""}
-    return {"AIGC": json.dumps(value, ensure_ascii=False, separators=(",", ":")),
+    tags = {"AIGC": json.dumps(value, ensure_ascii=False, separators=(",", ":")),
             "comment": "AI-generated content (AIGC) · AI生成"}
+    if avatar:
+        tags[AVATAR_TAG] = json.dumps(dict(avatar), ensure_ascii=False, separators=(",", ":"))
+    return tags
