@@ -14,7 +14,7 @@ import shutil
 import textwrap
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ def test_the_package_holds_the_avatar_its_record_and_every_files_hash(
     assert record["registration_id"] == "VA-2026-0042"
     assert uuid.UUID(record["record_id"]) and manifest["record_id"] == record["record_id"]
     made_at = datetime.fromisoformat(record["created_at"].replace("Z", "+00:00"))
-    assert made_at.utcoffset() is not None and made_at.utcoffset().total_seconds() == 0
+    assert made_at.tzinfo is not None and made_at.utcoffset() == timedelta(0)
     assert abs((datetime.now(UTC) - made_at).total_seconds()) < 3600
     document = record["consent"]["document"]
     assert document == {"name": "Eileen consent.txt", "file": "consent.txt",
@@ -137,7 +137,7 @@ def test_a_changed_texture_is_refused_naming_the_file(
     assert main(["avatar", "check", str(package)]) == 2
     err = capsys.readouterr().err
     assert "texture.png was changed" in err and "rig.json" not in err
-    with pytest.raises(AvatarRefused, match="texture.png"):
+    with pytest.raises(AvatarRefused, match=r"texture\.png"):
         verify_package(package)
 
 
@@ -224,3 +224,29 @@ def test_a_likeness_without_record_is_refused_by_check_render_and_on_air(
     problems = [e for e in events if isinstance(e, Problem)]
     assert [p.code for p in problems] == ["show.start_failed"]
     assert "no consent on record" in problems[0].message
+
+
+def test_the_window_builds_a_preview_then_saves_the_package(
+        made: dict[str, Path], tmp_path: Path, qtbot: Any) -> None:
+    from studio.ui.avatar_dialog import AvatarDialog
+
+    dialog = AvatarDialog(start_dir=tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.portrait.setText(str(made["portrait"]))
+    dialog.owner.setText("Eileen Collins")
+    out = tmp_path / "from-window"
+    dialog.out.setText(str(out))
+    assert not dialog.save_button.isEnabled()  # nothing to save before the preview
+    dialog.build_preview()
+    qtbot.waitUntil(lambda: not dialog.building, timeout=60_000)
+    assert dialog.preview_ready and dialog.save_button.isEnabled()
+    shown = dialog.preview.pixmap()
+    assert not shown.isNull() and shown.width() >= 64
+    # No consent yet: told so, nothing written.
+    dialog.save()
+    assert "no consent" in dialog.message.text() and not out.exists()
+    dialog.consent.setText(str(made["consent"]))
+    dialog.save()
+    assert dialog.result() == dialog.DialogCode.Accepted and dialog.package == out.resolve()
+    record = verify_package(out)
+    assert record.owner == "Eileen Collins" and record.consent_sha256 == sha256(made["consent"])

@@ -32,6 +32,7 @@ from studio.core.errors import UserInputError
 
 if TYPE_CHECKING:
     from studio.avatar.base import Avatar
+    from studio.avatar.photo import PhotoAvatarData
     from studio.show.model import Host
 
 __all__ = ["Record", "create_package", "likeness_identifiers", "package_problems",
@@ -162,10 +163,12 @@ def _utc_now() -> str:
 # --- create ---------------------------------------------------------------------------------
 def create_package(portrait: Path, *, owner: str, consent: Path | None, out: Path,
                    created_by: str, registration_id: str | None = None,
-                   statement: str | None = None) -> Record:
+                   statement: str | None = None,
+                   built: PhotoAvatarData | None = None) -> Record:
     """Build the photo avatar of ``portrait`` into the package folder ``out`` with its
-    registration record. Written to a temporary folder beside ``out`` and renamed at the
-    end: a refused photo or a failure leaves no half package."""
+    registration record (``built``: the avatar already built from it, as the window's
+    preview did). Written to a temporary folder beside ``out`` and renamed at the end: a
+    refused photo or a failure leaves no half package."""
     owner = owner.strip()
     if not owner:
         raise UserInputError("--owner: name the person whose likeness this is")
@@ -195,9 +198,11 @@ def create_package(portrait: Path, *, owner: str, consent: Path | None, out: Pat
     if not out.parent.is_dir():
         raise UserInputError(f"--out {out}: the folder {out.parent} does not exist")
 
-    from studio.avatar.photo import build_photo_avatar
+    if built is None:
+        from studio.avatar.photo import build_photo_avatar
 
-    data = build_photo_avatar(portrait)  # refuses poor photos, with what to take instead
+        built = build_photo_avatar(portrait)  # refuses poor photos, with what to do instead
+    data = built
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()

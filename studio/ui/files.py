@@ -50,6 +50,8 @@ class ShowFiles:
         self.demo_action = add(tr("Open demo show"), self.open_demo)
         self.recent_menu = menu.addMenu(tr("Open recent"))
         menu.addSeparator()
+        add(tr("New avatar from photo…"), self.new_avatar)
+        menu.addSeparator()
         self.save_action = add(tr("Save"), self.save, "Ctrl+S")
         self.save_as_action = add(tr("Save as…"), self.save_as, "Ctrl+Shift+S")
         menu.addSeparator()
@@ -58,6 +60,12 @@ class ShowFiles:
         self.close_action = add(tr("Close show"), w.close_show)
         add(tr("Quit"), w.confirm_quit, "Ctrl+Q")
         self.update_recent_menu()
+
+    def new_avatar(self) -> None:
+        from studio.ui.avatar_dialog import new_avatar_from_photo
+
+        path = self.window.show_path
+        new_avatar_from_photo(self.window, path.parent if path is not None else None)
 
     # -- opening -----------------------------------------------------------------------------
     def choose_and_open(self) -> None:

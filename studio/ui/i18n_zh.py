@@ -588,4 +588,40 @@ CATALOG: dict[str, str] = {
         "期间的记录先保存在内存中，恢复后补写",
     "problem:asrun.overflow": "{folder} 中的播出记录跟不上（磁盘无响应），部分记录被丢弃",
     "problem:asrun.overflow:fix": "请检查磁盘；直播继续",
+    # -- File ▸ New avatar from photo… (studio/ui/avatar_dialog.py) -------------------------------
+    "New avatar from photo…": "从照片新建形象…",
+    "New avatar from photo": "从照片新建形象",
+    "The avatar package is saved in {folder}, with its consent record (ID {record}).\n"
+    "To put it on air, name it in the show file: [host] avatar = \"{folder}\"":
+        "形象包已保存在 {folder}，附授权记录（编号 {record}）。\n"
+        "要让它上播，请在直播文件中写明：[host] avatar = \"{folder}\"",
+    "a front-facing portrait (JPG or PNG)": "一张正脸肖像照（JPG 或 PNG）",
+    "the person whose likeness this is": "肖像本人的姓名",
+    "their signed consent (PDF, image or text)": "本人签署的授权书（PDF、图片或文本）",
+    "or the consent statement, in words": "或直接填写授权声明",
+    "optional: the platform's virtual-anchor registration ID": "可选：平台的虚拟主播备案编号",
+    "a new folder for the package": "形象包的新文件夹",
+    "Portrait": "肖像照",
+    "Likeness of": "肖像本人",
+    "Consent document": "授权书",
+    "Consent statement": "授权声明",
+    "Created by": "创建人",
+    "Registration ID": "备案编号",
+    "Save to": "保存到",
+    "Build preview": "生成预览",
+    "The preview of the viseme set appears here.": "口型预览将显示在这里。",
+    "Save avatar": "保存形象",
+    "Building the avatar…": "正在生成形象…",
+    "Check the mouth shapes, then save the avatar with its consent.":
+        "请检查各个口型，然后连同授权一起保存形象。",
+    "Choose a portrait first.": "请先选择肖像照。",
+    "Build the preview first.": "请先生成预览。",
+    "Name the person whose likeness this is.": "请填写肖像本人的姓名。",
+    "Name who is creating the avatar.": "请填写创建人。",
+    "This likeness has no consent: choose the consent document signed by the person in the "
+    "photo, or write their consent statement.":
+        "该肖像没有授权：请选择照片中本人签署的授权书，或填写其授权声明。",
+    "Choose where to save the package.": "请选择形象包的保存位置。",
+    "The avatar could not be built: {error}": "无法生成形象：{error}",
+    "The package could not be written: {error}": "无法写入形象包：{error}",
 }
