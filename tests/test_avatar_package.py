@@ -250,3 +250,31 @@ def test_the_window_builds_a_preview_then_saves_the_package(
     assert dialog.result() == dialog.DialogCode.Accepted and dialog.package == out.resolve()
     record = verify_package(out)
     assert record.owner == "Eileen Collins" and record.consent_sha256 == sha256(made["consent"])
+
+
+def test_a_live_recording_and_its_as_run_log_name_the_record(
+        made: dict[str, Path], tmp_path: Path, piper_voice: object) -> None:
+    from studio.engine import commands as cmd
+    from studio.engine.asrun import AsRunLog
+    from studio.engine.live import LiveEngine
+    from studio.show.loader import load_show
+
+    record = json.loads((made["package"] / "record.json").read_text(encoding="utf-8"))
+    show = tmp_path / "show.toml"
+    show.write_text(textwrap.dedent(SHOW.format(avatar=made["package"])), encoding="utf-8")
+    engine = LiveEngine(load_show(show), width_px=320, height_px=180, realtime=False,
+                        tts=piper_voice, show_path=show,  # type: ignore[arg-type]
+                        stop_when_ended=True)
+    log = AsRunLog(tmp_path / "as-run")
+    log.attach(engine, source="run")
+    recording = tmp_path / "live.mp4"
+    engine.send(cmd.StartRecording(recording))
+    engine.run_frames(30 * 30)
+    assert engine.ended
+    engine.close()
+    log.close()
+    with av.open(str(recording)) as container:
+        likeness = json.loads(dict(container.metadata)["livehost_avatar"])
+    assert likeness["record_id"] == record["record_id"]
+    records = read_as_run(tmp_path / "as-run")
+    assert next(r for r in records if r["type"] == "recording")["avatar"] == likeness
