@@ -199,7 +199,7 @@ def test_a_likeness_without_record_is_refused_by_check_render_and_on_air(
     capsys.readouterr()
     assert main(["check", str(show)]) == 2
     err = capsys.readouterr().err
-    assert "[host] avatar cannot go on air" in err and "no consent on record" in err
+    assert "show.toml:9: host.avatar:" in err and "no consent on record" in err
     assert "studio avatar create" in err
     out = tmp_path / "show.mp4"
     assert main(["render", str(show), "--out", str(out), "--size", "320x180",
