@@ -301,11 +301,12 @@ void main() {
     float ta = clamp((th - y) / u_inner.w + 0.5, 0.0, 1.0);
     col = mix(col, teeth, ta);
     // tongue: a soft ellipse resting on the lower teeth line, raised with tongue_up
-    float r = max(open * 0.32, 1.0);
-    float ty = open - r * 0.15 - u_inner.z * open * 0.45;
-    vec2 q = vec2(u / 0.62, (y - ty) / r);
+    float r = max(open * 0.3, 1.0);
+    float ty = open + r * 0.35 - u_inner.z * open * 0.45;
+    vec2 q = vec2(u / 0.55, (y - ty) / r);
     float tl = length(q);
-    vec3 tongue = vec3(0.72, 0.32, 0.36) * (0.7 + 0.3 * smoothstep(-1.0, 0.4, -q.y));
+    vec3 tongue = vec3(0.56, 0.22, 0.25) * (0.55 + 0.45 * smoothstep(-1.0, 0.3, -q.y))
+                  * (0.6 + 0.4 * across);
     float tga = clamp((1.0 - tl) * r / u_inner.w + 0.5, 0.0, 1.0);
     col = mix(col, tongue, tga * smoothstep(1.5, 3.0, open));
     gl_FragColor = vec4(col, 1.0);

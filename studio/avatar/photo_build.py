@@ -26,7 +26,7 @@ MAX_SIDE_PX = 1600          # larger photos are scaled down first (texture size,
 MIN_FACE_PX = 80            # the detector's face box (brows to chin) at least this wide
 MIN_FACE_SHARE = 0.12       # ... and this share of the photo's short side
 MAX_TURN_DEG = 20.0
-PITCH_BIAS_DEG = -10.0      # the chin-forehead depth difference of a level, frontal face
+LEVEL_PITCH_DEG = 10.0      # the face mesh puts a level face's chin this far behind its brow
 BORDER_MARGIN = 0.10        # the face box grown by this share of its size must fit the photo
 GRID_CELLS = 24             # grid points across the photo's short side
 
@@ -163,12 +163,13 @@ def check_portrait(rgb: U8, name: str) -> tuple[Any, F64]:
 
 
 def turn_deg(pts: F64) -> tuple[float, float]:
-    """(yaw, pitch) of the face in degrees, from the depth of its sides and of forehead and
-    chin (0, 0: facing the camera)."""
+    """(yaw, pitch) of the face in degrees, FaceParams' signs (yaw > 0: the nose to the
+    viewer's right; pitch > 0: nodding down), from the depth of the face's sides and of its
+    forehead and chin; (0, 0) faces the camera."""
     left, right = pts[234], pts[454]
-    yaw = math.degrees(math.atan2(right[2] - left[2], right[0] - left[0]))
+    yaw = math.degrees(math.atan2(left[2] - right[2], right[0] - left[0]))
     top, chin = pts[10], pts[152]
-    pitch = math.degrees(math.atan2(chin[2] - top[2], chin[1] - top[1])) - PITCH_BIAS_DEG
+    pitch = math.degrees(math.atan2(top[2] - chin[2], chin[1] - top[1])) - LEVEL_PITCH_DEG
     return yaw, pitch
 
 
@@ -181,7 +182,8 @@ def _person_mask(solutions: Any, rgb: U8) -> F64:
 def _inside(points: F64, polygon: F64) -> npt.NDArray[np.bool_]:
     from skimage.measure import points_in_poly
 
-    return np.asarray(points_in_poly(points, polygon), dtype=bool)
+    return np.asarray(points_in_poly(points, polygon),  # type: ignore[no-untyped-call]
+                      dtype=np.bool_)
 
 
 class _Frame:
@@ -228,7 +230,8 @@ def build(portrait: Path) -> PhotoAvatarData:
 
     tris = np.asarray(Delaunay(pts2).simplices, dtype=np.int64)
     # Drop slivers along the photo's border (collinear edge points).
-    area = np.abs(np.cross(pts2[tris[:, 1]] - pts2[tris[:, 0]], pts2[tris[:, 2]] - pts2[tris[:, 0]]))
+    e1, e2 = pts2[tris[:, 1]] - pts2[tris[:, 0]], pts2[tris[:, 2]] - pts2[tris[:, 0]]
+    area = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
     tris = tris[area > 1e-6]
     # The mouth: triangles inside the inner lips, or bridging upper and lower lip, open.
     centroids = pts2[tris].mean(axis=1)
@@ -276,11 +279,11 @@ def build(portrait: Path) -> PhotoAvatarData:
                                      (LIDS_R, CREASE_R, IRIS_R, 1.0)):
         ups = np.array([u for u, _ in lids])
         los = np.array([lo for _, lo in lids])
-        disp = 0.9 * (lm[los, :2] - lm[ups, :2])
+        disp = lm[los, :2] - lm[ups, :2]  # shut: the upper lid on the lower
         verts[ups, 7:9] = disp
         verts[ups, 9] = side
         for k, c in enumerate(crease):
-            verts[c, 7:9] = 0.25 * disp[k]
+            verts[c, 7:9] = 0.35 * disp[k]
             verts[c, 9] = side
         for lo in los:
             verts[lo, 9] = side
@@ -299,7 +302,7 @@ def build(portrait: Path) -> PhotoAvatarData:
     alpha = _person_mask(solutions, rgb)
     from skimage.draw import polygon as fill_polygon
 
-    rr, cc = fill_polygon(grown[:, 1], grown[:, 0], (h, w))
+    rr, cc = fill_polygon(grown[:, 1], grown[:, 0], (h, w))  # type: ignore[no-untyped-call]
     alpha[rr, cc] = 1.0
     texture = np.concatenate([rgb, np.round(alpha * 255).astype(np.uint8)[..., None]], axis=2)
     # Triangles over nothing but background draw nothing: keep only the rest.
@@ -323,7 +326,7 @@ def build(portrait: Path) -> PhotoAvatarData:
     gaps = [float((lm[lo, :2] - lm[u, :2]) @ fr.down) for u, lo in ((82, 87), (13, 14),
                                                                      (312, 317))]
     rest_gap = max(0.0, float(np.mean(gaps)))
-    inner_half = 0.5 * float(np.hypot(*(lm[308, :2] - lm[78, :2]))) * 1.1
+    inner_half = 1.15 * mouth_half
     us = np.linspace(-1.0, 1.0, 7)
     rows = np.array([0.0, 0.5, 1.0])
     height = rest_gap + 2.0
@@ -347,9 +350,11 @@ def build(portrait: Path) -> PhotoAvatarData:
             itris += [(a, a + 1, a + len(us)), (a + 1, a + len(us) + 1, a + len(us))]
 
     lip_mask = np.zeros((h, w), bool)
-    rr, cc = fill_polygon(lm[list(LIPS_OUTER), 1], lm[list(LIPS_OUTER), 0], (h, w))
+    rr, cc = fill_polygon(  # type: ignore[no-untyped-call]
+        lm[list(LIPS_OUTER), 1], lm[list(LIPS_OUTER), 0], (h, w))
     lip_mask[rr, cc] = True
-    rr, cc = fill_polygon(lm[list(LIPS_INNER), 1], lm[list(LIPS_INNER), 0], (h, w))
+    rr, cc = fill_polygon(  # type: ignore[no-untyped-call]
+        lm[list(LIPS_INNER), 1], lm[list(LIPS_INNER), 0], (h, w))
     lip_mask[rr, cc] = False
     lip_rgb = (rgb[lip_mask].mean(axis=0) / 255.0 if lip_mask.any()
                else np.array([0.6, 0.3, 0.3]))
