@@ -127,6 +127,31 @@ def test_no_consent_no_package(made: dict[str, Path], tmp_path: Path,
     assert not out.exists()
 
 
+def test_a_poor_photo_makes_no_package(made: dict[str, Path], tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    tiny = tmp_path / "tiny.png"
+    Image.fromarray(np.full((40, 40, 3), 128, np.uint8)).save(tiny)
+    out = tmp_path / "tiny-avatar"
+    capsys.readouterr()
+    assert main(["avatar", "create", str(tiny), "--owner", "Eileen Collins", "--consent",
+                 str(made["consent"]), "--out", str(out)]) == 2
+    assert "tiny.png" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.png"]  # nothing half-made
+
+
+def test_a_broken_manifest_is_refused(made: dict[str, Path], tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    package = copy_of(made, tmp_path)
+    manifest_path = package / "avatar.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    del manifest["files"]["texture.png"]  # a texture no longer covered by a hash
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["avatar", "check", str(package)]) == 2
+    err = capsys.readouterr().err
+    assert "avatar.json is not a valid avatar manifest" in err and "texture.png" in err
+
+
 def test_a_changed_texture_is_refused_naming_the_file(
         made: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     package = copy_of(made, tmp_path)
@@ -278,3 +303,17 @@ def test_a_live_recording_and_its_as_run_log_name_the_record(
     assert likeness["record_id"] == record["record_id"]
     records = read_as_run(tmp_path / "as-run")
     assert next(r for r in records if r["type"] == "recording")["avatar"] == likeness
+
+
+def test_the_file_menu_offers_a_new_avatar_from_photo(
+        qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.ui.main_window import StudioWindow
+
+    monkeypatch.setenv("LIVEHOST_CONFIG_DIR", str(tmp_path / "config"))
+    window = StudioWindow()
+    qtbot.addWidget(window)
+    from PySide6.QtWidgets import QMenu
+
+    file_menu = next(m for m in window.menuBar().findChildren(QMenu) if m.title() == "&File")
+    titles = [a.text() for a in file_menu.actions()]
+    assert "New avatar from photo…" in titles
