@@ -117,7 +117,7 @@ def test_no_consent_no_package(made: dict[str, Path], tmp_path: Path,
     out = tmp_path / "nobody"
     capsys.readouterr()
     assert main(["avatar", "create", str(made["portrait"]), "--owner", "Eileen Collins",
-                 "--out", str(out)]) != 0
+                 "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "no consent" in err and "--consent FILE" in err
     assert not out.exists() and not list(tmp_path.iterdir())

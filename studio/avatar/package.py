@@ -176,8 +176,8 @@ def create_package(portrait: Path, *, owner: str, consent: Path | None, out: Pat
         raise UserInputError("--created-by: name who is creating the avatar")
     statement = statement.strip() if statement and statement.strip() else None
     if consent is None and statement is None:
-        raise AvatarRefused(f"this likeness has no consent: {NO_CONSENT_FIX} (the signed "
-                            "consent of the person in the photo)")
+        raise UserInputError(f"this likeness has no consent: {NO_CONSENT_FIX} (the signed "
+                             "consent of the person in the photo)")
     if consent is not None:
         if not consent.is_file():
             raise UserInputError(f"--consent {consent}: no such file; give the consent "
