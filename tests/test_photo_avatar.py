@@ -185,6 +185,26 @@ def test_head_turns_move_the_face_not_the_background(comp: Compositor, render: R
     assert (np.abs(photo - stage).sum(axis=2) < 6).mean() < 0.002
 
 
+def test_breath_lifts_the_body_not_the_photo_edges(comp: Compositor, render: Render) -> None:
+    rest = render(FaceParams()).astype(int)
+    breath = render(FaceParams(breath=1.0)).astype(int)
+    avatar = _avatar(comp)
+    ox, oy, s = placement(avatar.data.size_px, comp.layout.host_rect_px)
+    pw, ph = avatar.data.size_px[0] * s, avatar.data.size_px[1] * s
+    lift = round(0.006 * 512 * s)
+    assert lift >= 1
+    chin = _box(comp, [152, 148, 377, 175])  # the chin: a sharp edge over the dark collar
+    y, x = chin
+    assert np.abs(breath[chin] - rest[chin]).mean() > 3
+    # what was at the chin is now ``lift`` pixels higher
+    up = (slice(y.start - lift, y.stop - lift), x)
+    assert np.abs(breath[up] - rest[chin]).mean() < 0.5 * np.abs(breath[chin] - rest[chin]).mean()
+    for cx, cy in ((ox + 4, oy + 4), (ox + pw - 6, oy + 4), (ox + 4, oy + ph - 6),
+                   (ox + pw - 6, oy + ph - 6)):  # the photo's frame stays
+        corner = (slice(int(cy) - 2, int(cy) + 2), slice(int(cx) - 2, int(cx) + 2))
+        assert np.abs(breath[corner] - rest[corner]).max() <= 1
+
+
 def test_damage_redraw_equals_full_redraw(package: Path) -> None:
     tracked = Compositor(320, 180, Stage(), lambda: PhotoAvatar.load(package))
     full = Compositor(320, 180, Stage(), lambda: PhotoAvatar.load(package))
@@ -194,7 +214,8 @@ def test_damage_redraw_equals_full_redraw(package: Path) -> None:
         p = FaceParams(jaw_open=float(abs(math.sin(i * 0.7))), lip_pucker=float(rng.uniform(0, .6)),
                        blink_left=float(i % 9 == 0), blink_right=float(i % 9 == 0),
                        head_yaw_rad=0.25 * math.sin(i * 0.3) if i % 6 == 0 else 0.0,
-                       gaze_x=float(rng.uniform(-1, 1)), tongue_up=float(i % 5 == 0))
+                       gaze_x=float(rng.uniform(-1, 1)), tongue_up=float(i % 5 == 0),
+                       breath=float(0.5 + 0.5 * math.sin(i * 0.4)))
         tracked.compose(p, card_alpha=0.0)
         full.invalidate()
         full.compose(p, card_alpha=0.0)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,11 @@ RIG_VERSION = 1
 # Columns of a vertex row (mesh.npz "vertices"): image px, depth px toward the viewer, rig
 # weights 0..1, the full-blink lid displacement (px) with the eye's side (-1 image left).
 VERTEX_FIELDS = ("x", "y", "z", "head", "jaw", "lip", "gaze", "lid_dx", "lid_dy", "side",
-                 "brow", "pad")
+                 "brow", "breath")
 N_FIELDS = len(VERTEX_FIELDS)
 FILES = ("texture.png", "background.png", "mesh.npz", "rig.json", "preview.png")
 MAX_HEAD_RAD = 0.35  # beyond this a single photo's 2.5D turn shows its flatness
+BREATH_LIFT = 0.006  # a full breath lifts the body this share of the photo's height
 DAMAGE_MARGIN_PX = 3
 MOVED_PX = 0.02
 
@@ -163,10 +164,18 @@ class Pose:
     pose: tuple[float, float, float]  # yaw, pitch, roll
     open_px: float      # the mouth opening (the interior's height)
     tongue_up: float
+    breath_px: float = 0.0  # the body lifted (whole frame pixels, see ``with_breath``)
 
     def key(self) -> tuple[float, ...]:
         return (self.width_k, self.smile_px, self.jaw_px, self.pucker_px, *self.blink,
-                *self.gaze_px, self.brow_px, *self.pose, self.open_px, self.tongue_up)
+                *self.gaze_px, self.brow_px, *self.pose, self.breath_px, self.open_px,
+                self.tongue_up)
+
+    def with_breath(self, params: FaceParams, height_px: int, scale: float) -> Pose:
+        """The breath's lift in whole frame pixels: between steps the body stays put, so only
+        the face is redrawn."""
+        lift = round(BREATH_LIFT * height_px * scale * _unit(params.breath))
+        return replace(self, breath_px=lift / max(scale, 1e-6))
 
 
 def pose_for(params: FaceParams, rig: dict[str, Any]) -> Pose:
@@ -211,6 +220,7 @@ def deform(vertices: F32, pose: Pose, rig: dict[str, Any]) -> npt.NDArray[np.flo
     p += (right[None, :] * pose.gaze_px[0] + down[None, :] * pose.gaze_px[1]) * gaze[:, None]
     p -= down[None, :] * (v[:, 10] * pose.brow_px)[:, None]
     z += lip * pose.pucker_px
+    p[:, 1] -= v[:, 11] * pose.breath_px
     pivot = np.array(rig["pivot"], dtype=np.float64)
     cx, cy, cz = p[:, 0] - pivot[0], p[:, 1] - pivot[1], z - pivot[2]
     yaw, pitch, roll = pose.pose
@@ -235,10 +245,13 @@ uniform vec3 u_gaze;     // iris shift along right/down px, brow lift px
 uniform vec3 u_pose;     // yaw, pitch, roll
 uniform vec3 u_pivot;    // head pivot xyz (photo px)
 uniform vec2 u_size;     // photo size px (texture coordinates)
+uniform float u_zscale;  // photo px of depth per unit of GL depth
+uniform float u_breath;  // body lift px
 attribute vec3 a_pos;    // x, y, depth
 attribute vec4 a_rig0;   // head, jaw, lip, gaze weights
 attribute vec4 a_rig1;   // lid dx, lid dy, side, brow weight
 attribute vec2 a_local;  // mouth interior: across -1..1, px below the upper lip
+attribute float a_breath;
 varying vec2 v_uv;
 varying vec2 v_local;
 
@@ -258,15 +271,19 @@ void main() {
     p += (right * u_gaze.x + u_down * u_gaze.y) * a_rig0.w;
     p -= u_down * (a_rig1.w * u_gaze.z);
     z += lip * u_shape.w;
+    p.y -= a_breath * u_breath;
     vec3 c = vec3(p - u_pivot.xy, z - u_pivot.z);
     float x1 = c.x * cos(u_pose.x) + c.z * sin(u_pose.x);
     float z1 = -c.x * sin(u_pose.x) + c.z * cos(u_pose.x);
     float y1 = c.y * cos(u_pose.y) + z1 * sin(u_pose.y);
+    float z2 = -c.y * sin(u_pose.y) + z1 * cos(u_pose.y);
     vec2 r = u_pivot.xy + vec2(x1 * cos(u_pose.z) - y1 * sin(u_pose.z),
                                x1 * sin(u_pose.z) + y1 * cos(u_pose.z));
     p = mix(p, r, a_rig0.x);
+    float depth = mix(c.z, z2, a_rig0.x);  // toward the viewer: nearer wins the depth test
     vec2 px = u_place.xy + p * u_place.z;
-    gl_Position = vec4(px.x / u_frame.x * 2.0 - 1.0, 1.0 - px.y / u_frame.y * 2.0, 0.0, 1.0);
+    gl_Position = vec4(px.x / u_frame.x * 2.0 - 1.0, 1.0 - px.y / u_frame.y * 2.0,
+                       clamp(-depth / u_zscale, -0.999, 0.999), 1.0);
     v_uv = a_pos.xy / u_size;
     v_local = vec2(a_local.x, a_local.y + a_rig0.y * u_shape.z);
 }
@@ -277,7 +294,9 @@ uniform sampler2D u_tex;
 varying vec2 v_uv;
 varying vec2 v_local;
 void main() {
-    gl_FragColor = texture2D(u_tex, v_uv);  // premultiplied
+    vec4 c = texture2D(u_tex, v_uv);  // premultiplied
+    if (c.a < 0.004) discard;  // no depth from what is not there
+    gl_FragColor = c;
 }
 """
 
@@ -406,11 +425,11 @@ class PhotoAvatar:
         """Triangles whose vertices move since the last draw, where they were and go."""
         if rect_px != self._drawn_rect or self._drawn_pos is None or self._drawn_key is None:
             return rect_px
-        pose = pose_for(params, self.rig)
+        place = placement(self.data.size_px, rect_px)
+        pose = pose_for(params, self.rig).with_breath(params, self.data.size_px[1], place[2])
         key = pose.key()
         if key == self._drawn_key:
             return (rect_px[0], rect_px[1], 0, 0)
-        place = placement(self.data.size_px, rect_px)
         new = deform(self._all, pose, self.rig)
         old = self._drawn_pos
         moved = np.abs(new - old).max(axis=1) > MOVED_PX / max(place[2], 1e-6)
@@ -437,7 +456,7 @@ class PhotoAvatar:
                  max(1, round(self.data.size_px[1] * place[2])))
         if self._textures is None or shown != self._size:
             self._build(shown)
-        pose = pose_for(params, self.rig)
+        pose = pose_for(params, self.rig).with_breath(params, self.data.size_px[1], place[2])
         self._drawn_key = pose.key()
         self._drawn_rect = rect_px
         self._drawn_pos = deform(self._all, pose, self.rig)
@@ -451,6 +470,7 @@ class PhotoAvatar:
             "u_blink": pose.blink, "u_gaze": (*pose.gaze_px, pose.brow_px),
             "u_pose": pose.pose, "u_pivot": tuple(float(v) for v in self.rig["pivot"]),
             "u_size": (float(self.data.size_px[0]), float(self.data.size_px[1])),
+            "u_zscale": 4.0 * float(self.rig["eye_distance_px"]), "u_breath": pose.breath_px,
         }
         inner = {"u_inner": (pose.open_px, float(self.rig["teeth_px"]), pose.tongue_up,
                              1.0 / max(place[2], 1e-6))}
@@ -458,10 +478,15 @@ class PhotoAvatar:
         get_canvas().context.flush_commands()
         had_depth = bool(gl.glIsEnabled(gl.GL_DEPTH_TEST))
         had_cull = bool(gl.glIsEnabled(gl.GL_CULL_FACE))
+        # The background and the mouth's inside are opaque and behind everything; the photo
+        # is depth tested, so where a turned head folds over itself (a cheek past its edge)
+        # the nearer surface shows.
         gloo.set_state(blend=False, depth_test=False, cull_face=False)
         for name in ("background", "interior", "mouth", "person"):
             if name == "mouth":
-                gloo.set_state(blend=True)
+                gloo.clear(color=False, depth=True)  # inside the compositor's scissor
+                gloo.set_state(blend=True, depth_test=True)
+                gloo.set_depth_func("lequal")
                 gloo.set_blend_func("one", "one_minus_src_alpha", "one", "one_minus_src_alpha")
             for k, v in common.items():
                 self._set(name, k, v)
@@ -470,10 +495,9 @@ class PhotoAvatar:
                     self._set(name, k, v)
             if self._indices.get(name) is not None:
                 self._programs[name].draw("triangles", self._indices[name])
-        gloo.set_state(blend=True)
+        gloo.set_depth_func("less")
+        gloo.set_state(blend=True, depth_test=had_depth)
         gloo.set_blend_func("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha")
-        if had_depth:
-            gloo.set_state(depth_test=True)
         if had_cull:
             gloo.set_state(cull_face=True)
 
@@ -513,10 +537,12 @@ class PhotoAvatar:
                 buf = np.zeros(len(verts), dtype=[("a_pos", np.float32, 3),
                                                   ("a_rig0", np.float32, 4),
                                                   ("a_rig1", np.float32, 4),
-                                                  ("a_local", np.float32, 2)])
+                                                  ("a_local", np.float32, 2),
+                                                  ("a_breath", np.float32)])
                 buf["a_pos"] = verts[:, 0:3]
                 buf["a_rig0"] = verts[:, 3:7]
                 buf["a_rig1"] = verts[:, 7:11]
+                buf["a_breath"] = verts[:, 11]
                 if local is not None:
                     buf["a_local"] = local
                 program.bind(gloo.VertexBuffer(buf))

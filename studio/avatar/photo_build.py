@@ -204,6 +204,14 @@ class _Frame:
         return (d @ self.right) / self.eye_px, (d @ self.down) / self.eye_px
 
 
+def _breath_weight(p: F64, w: int, h: int) -> F64:
+    """Breath lifts the body, not the photo's edges (the background shows there, unmoved)."""
+    bx, by = p[:, 0], p[:, 1]
+    edge = 0.05 * min(w, h)
+    return np.asarray((1.0 - _smoothstep(0.85 * h, h - 1.0, by)) * _smoothstep(1.0, edge, by)
+                      * _smoothstep(1.0, edge, bx) * _smoothstep(1.0, edge, w - bx))
+
+
 def build(portrait: Path) -> PhotoAvatarData:
     rgb = _read(portrait)
     solutions, lm = check_portrait(rgb, portrait.name)
@@ -251,9 +259,14 @@ def build(portrait: Path) -> PhotoAvatarData:
     chin_y = float((lm[152, :2] - oval_c) @ fr.down) / (0.5 * face_h)
     head = (1.0 - _smoothstep(1.25, 2.1, ring)) * (1.0 - _smoothstep(chin_y, chin_y + 1.3, hy))
     head[:n_lm] = 1.0
-    z_rim = float(lm[list(FACE_OVAL), 2].mean())
-    z_c = z_rim - 0.35 * face_w
-    z = z_c + (z_rim - z_c) * (1.0 - _smoothstep(1.0, 1.9, ring))
+    z_c = float(lm[list(FACE_OVAL), 2].mean()) - 0.35 * face_w
+    # Off the face, the depth of the nearest face-edge landmarks (inverse-distance weighted),
+    # falling back to the pivot's: the hair beside a cheek turns with that cheek, no fold.
+    dist = np.hypot(*(pts2[:, None, :] - oval[None, :, :]).transpose(2, 0, 1)) + 1.0
+    near = np.argsort(dist, axis=1)[:, :3]
+    inv = 1.0 / np.take_along_axis(dist, near, axis=1) ** 2
+    z_edge = (lm[np.array(FACE_OVAL)[near], 2] * inv).sum(axis=1) / inv.sum(axis=1)
+    z = z_c + (z_edge - z_c) * (1.0 - _smoothstep(1.0, 1.9, ring))
     z[:n_lm] = lm[:, 2]
 
     mouth_half = 0.5 * float(np.hypot(*(lm[291, :2] - lm[61, :2])))
@@ -297,6 +310,7 @@ def build(portrait: Path) -> PhotoAvatarData:
                 verts[i, 9] = side
                 verts[i, 6] = 1.0
     verts[list(BROWS), 10] = 1.0
+    verts[:, 11] = _breath_weight(pts2, w, h)
 
     # The person: the photo with a soft person mask as alpha (the face always opaque).
     alpha = _person_mask(solutions, rgb)
@@ -343,6 +357,7 @@ def build(portrait: Path) -> PhotoAvatarData:
             interior[k, 4] = t
             interior[k, 5] = 1.0
             local[k] = (u, t * height - 1.0)
+    interior[:, 11] = _breath_weight(interior[:, 0:2], w, h)
     itris = []
     for r in range(len(rows) - 1):
         for c in range(len(us) - 1):
