@@ -167,6 +167,22 @@ def test_blinks_close_the_eyes(big: Compositor) -> None:
     assert np.abs(left_only[right].astype(int) - open_[right]).max() <= 1  # one eye winks
 
 
+def test_the_eyes_look_where_the_gaze_goes(big: Compositor) -> None:
+    from studio.avatar.photo_build import LIDS_L, LIDS_R
+
+    render = _renderer(big)
+
+    def iris_x(rgb: U8) -> float:
+        _, xs = np.nonzero(rgb.astype(int).max(axis=2) < 70)
+        return float(xs.mean())
+
+    frames = {g: render(FaceParams(gaze_x=g)) for g in (-1.0, 0.0, 1.0)}
+    for lids in (LIDS_L, LIDS_R):
+        box = _box(big, [i for pair in lids for i in pair], pad=0.1)
+        left, mid, right = (iris_x(frames[g][box]) for g in (-1.0, 0.0, 1.0))
+        assert left < mid - 0.5 and right > mid + 0.5, (left, mid, right)
+
+
 def test_head_turns_move_the_face_not_the_background(comp: Compositor, render: Render) -> None:
     rest = render(FaceParams()).astype(int)
     turned = render(FaceParams(head_yaw_rad=0.3, head_roll_rad=0.1)).astype(int)
