@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from studio.core.errors import StudioError
+from studio.core.rects import Rect
 
 if TYPE_CHECKING:
     from studio.face.params import FaceParams
     from studio.show.model import Host
-
-Rect = tuple[int, int, int, int]  # x, y, w, h in pixels, y from the top
 
 DEFAULT_AVATAR = "default"
 

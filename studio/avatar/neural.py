@@ -45,13 +45,14 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from studio.avatar.base import AvatarKind, AvatarRefused, Rect, register_avatar_kind
+from studio.avatar.base import AvatarKind, AvatarRefused, register_avatar_kind
 from studio.core.accel import (
     available_providers,
     log_provider_once,
     requested_providers,
     short_provider_name,
 )
+from studio.core.rects import Rect
 from studio.face.audio_features import N_MELS
 from studio.face.params import FaceParams
 

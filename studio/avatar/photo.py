@@ -25,9 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from studio.core.errors import StudioError
+from studio.core.rects import Rect, clip_rect, union_rect
 from studio.face.params import FaceParams
 
-Rect = tuple[int, int, int, int]
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 
@@ -349,21 +349,6 @@ def _bbox(points: npt.NDArray[np.float64], place: tuple[float, float, float]) ->
     return (left, top, math.ceil(ox + x1 * s) + m - left, math.ceil(oy + y1 * s) + m - top)
 
 
-def _union(a: Rect | None, b: Rect) -> Rect:
-    if a is None or a[2] <= 0 or a[3] <= 0:
-        return b
-    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
-    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
-    return (x0, y0, x1 - x0, y1 - y0)
-
-
-def _clip(a: Rect, bounds: Rect) -> Rect:
-    x0, y0 = max(a[0], bounds[0]), max(a[1], bounds[1])
-    x1 = min(a[0] + a[2], bounds[0] + bounds[2])
-    y1 = min(a[1] + a[3], bounds[1] + bounds[3])
-    return (x0, y0, max(0, x1 - x0), max(0, y1 - y0))
-
-
 def _premultiplied(rgba: U8) -> U8:
     a = rgba[..., 3:4].astype(np.uint16)
     out = rgba.copy()
@@ -419,7 +404,7 @@ class PhotoAvatar:
         x1, y1 = pts.max(axis=0)
         pad = 0.15 * (x1 - x0)
         box = np.array([[x0 - pad, y0 - pad], [x1 + pad, y1 + jaw + pad]])
-        return _clip(_bbox(box, placement(self.data.size_px, rect_px)), rect_px)
+        return clip_rect(_bbox(box, placement(self.data.size_px, rect_px)), rect_px)
 
     def damage_rect_px(self, params: FaceParams, rect_px: Rect) -> Rect:
         """Triangles whose vertices move since the last draw, where they were and go."""
@@ -438,13 +423,15 @@ class PhotoAvatar:
             hit = tris[moved[tris].any(axis=1)]
             if len(hit):
                 ids = np.unique(hit)
-                box = _union(box, _bbox(np.concatenate([new[ids], old[ids]]), place))
+                hit_box = _bbox(np.concatenate([new[ids], old[ids]]), place)
+                box = hit_box if box is None else union_rect(box, hit_box)
         if key[-2:] != self._drawn_key[-2:] or key[2] != self._drawn_key[2]:
             n = len(self.data.vertices)
-            box = _union(box, _bbox(np.concatenate([new[n:], old[n:]]), place))
+            eye_box = _bbox(np.concatenate([new[n:], old[n:]]), place)
+            box = eye_box if box is None else union_rect(box, eye_box)
         if box is None:
             return (rect_px[0], rect_px[1], 0, 0)
-        return _clip(box, rect_px)
+        return clip_rect(box, rect_px)
 
     def draw(self, params: FaceParams, rect_px: Rect, frame_size_px: tuple[int, int]) -> None:
         """Draw the twin over the bound framebuffer; premultiplied blending, state restored."""

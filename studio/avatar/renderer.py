@@ -23,10 +23,10 @@ from studio.avatar.textures import (
     paint_face,
     paint_front_hair,
 )
+from studio.core.rects import Rect, clip_rect, union_rect
 from studio.face.params import FaceParams
 from studio.show.model import HostLook
 
-Rect = tuple[int, int, int, int]
 Box = tuple[float, float, float, float]
 
 MAX_HEAD_RAD = 0.45  # clamp so the mesh never folds over itself
@@ -34,19 +34,6 @@ BREATH_LIFT_U = 0.007  # how far a full breath lifts the shoulders
 HEAD_LAYERS = ("back", "face", "mouth", "front", "eyes")  # posed with the head
 HEAD_Z_BOUND_U = 0.25  # more than any head layer's depth (ellipsoid + nose + offsets)
 DAMAGE_MARGIN_PX = 3  # anti-aliased edges reach a pixel or two past the geometry
-
-
-def _union(a: Rect, b: Rect) -> Rect:
-    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
-    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
-    return (x0, y0, x1 - x0, y1 - y0)
-
-
-def _clip(a: Rect, bounds: Rect) -> Rect:
-    x0, y0 = max(a[0], bounds[0]), max(a[1], bounds[1])
-    x1 = min(a[0] + a[2], bounds[0] + bounds[2])
-    y1 = min(a[1] + a[3], bounds[1] + bounds[3])
-    return (x0, y0, max(0, x1 - x0), max(0, y1 - y0))
 
 
 def _grid(box: Box, uv_box: Box, nx: int, ny: int, side: float = 0.0,
@@ -204,7 +191,7 @@ class AvatarRenderer:
         place = rig.Placement.for_rect(rect_px)
         if self._body_lift_px(params, place) != self._drawn_body_lift_px:
             return rect_px
-        return _clip(_union(self._head_px(params, place), self._drawn_head_px), rect_px)
+        return clip_rect(union_rect(self._head_px(params, place), self._drawn_head_px), rect_px)
 
     @staticmethod
     def _body_lift_px(params: FaceParams, place: rig.Placement) -> int:

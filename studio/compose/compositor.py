@@ -22,10 +22,10 @@ from studio.compose.background import render_background
 from studio.compose.gl import OffscreenGL
 from studio.compose.label import render_ai_label
 from studio.core.media import RGBImage
+from studio.core.rects import Rect, union_rect
 from studio.face.params import FaceParams
 from studio.show.model import Stage
 
-Rect = tuple[int, int, int, int]
 MAX_PENDING_YUV_RECTS = 16
 
 _QUAD_VERT = """
@@ -282,7 +282,7 @@ class Compositor:
             if self._avatar is not None:
                 damage.append(self._avatar.damage_rect_px(params, self.layout.host_rect_px))
             if card_state != self._last_card_state:
-                damage.append(self._union(card_rect, self._last_card_rect))
+                damage.append(union_rect(card_rect, self._last_card_rect))
         self._last_card_state = card_state
         self._last_card_rect = card_rect
         self._full_redraw = False
@@ -326,14 +326,6 @@ class Compositor:
     def _overlaps(a: Rect, b: Rect) -> bool:
         return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and \
             b[1] < a[1] + a[3]
-
-    @staticmethod
-    def _union(a: Rect, b: Rect | None) -> Rect:
-        if b is None:
-            return a
-        x0, y0 = min(a[0], b[0]), min(a[1], b[1])
-        x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
-        return (x0, y0, x1 - x0, y1 - y0)
 
     def invalidate(self) -> None:
         """Redraw everything next frame (after a layer other than host or card changed)."""
