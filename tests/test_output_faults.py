@@ -451,6 +451,8 @@ print(json.dumps({"changes": changes, "problems": problems, "frames": len(walls)
                   "back_s": back_s, "played_s": played_s, "shown_s": shown_s,
                   "elapsed_s": elapsed_s}))
 sys.stdout.flush()
+jack.terminate()  # the server started again is this test's too: never left running
+jack.wait(5)
 os._exit(0)  # PortAudio cannot shut down against a server that is gone
 """
 
@@ -464,9 +466,15 @@ def test_a_sound_server_that_quits_takes_only_its_output_down_until_it_is_back(
     assert shutil.which("jackd"), "jackd is missing: bash installers/studio.sh test installs it"
     kept = tmp_path / "kept.mp4"
     # A process of its own: PortAudio cannot start again in a process whose server is gone.
-    result = subprocess.run([sys.executable, "-c", UNPLUG, str(write_show(SHOW)), str(kept)],
-                            capture_output=True, text=True, timeout=60,
+    proc = subprocess.Popen([sys.executable, "-c", UNPLUG, str(write_show(SHOW)), str(kept)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=Path(__file__).resolve().parents[1])
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:  # whatever happened in there, its JACK servers go with it (a registry holds few)
+        proc.kill()
+        subprocess.run(["pkill", "-f", f"jackd -n livehost-faults-{proc.pid} "], check=False)
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     audio = [tuple(c[1:]) for c in report["changes"] if c[0] == "audio"]

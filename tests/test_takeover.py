@@ -166,8 +166,10 @@ def test_a_switch_mid_sentence_fades_the_voice_and_labels_only_that_frame(
                 long[0].start_samples + (long[0].end_samples - long[0].start_samples) // 3:
             break
     switch_index = rec.frames()[-1].index + 1
+    gain_at_switch_db = eng._mic_leveller.gain_db
     eng.send(cmd.SetMode(Mode.HUMAN))
     eng.run_frames(45)
+    gain_after_db = eng._mic_leveller.gain_db
     eng.close()
     frames = rec.frames()
     by_index = {f.index: f for f in frames}
@@ -185,7 +187,10 @@ def test_a_switch_mid_sentence_fades_the_voice_and_labels_only_that_frame(
     assert s + RATE < len(mic), "the speech file is too short for this test"
     seg = slice(s + RATE // 20, s + RATE)
     assert np.corrcoef(audio[seg], mic[seg])[0, 1] > 0.97
-    assert abs(np.std(audio[seg]) / np.std(mic[seg]) - 1.0) < 0.1
+    # ... at the level the microphone's leveller gives it (it moves slowly, at most 6 dB/s).
+    ratio = float(np.std(audio[seg]) / np.std(mic[seg]))
+    low, high = sorted(10.0 ** (g / 20.0) for g in (gain_at_switch_db, gain_after_db))
+    assert 0.9 * low < ratio < 1.1 * high, (ratio, gain_at_switch_db, gain_after_db)
     # No click: around the switch no sample jumps more than the speech itself does.
     around = audio[s - SPF: s + 2 * SPF]
     speech_steps = np.abs(np.diff(mic[s - RATE: s + RATE])).max()
