@@ -127,7 +127,7 @@ def split_clauses(sentence: str, language: str = "en") -> list[str]:
     costs a little prosody) and no chunk outgrows the audio ahead of it. Short sentences
     stay whole."""
     cjk = language in ("zh", "ja")
-    long_chars, first_chars, min_chars = (8, 5, 3) if cjk else (20, 12, 8)
+    long_chars, first_chars, min_chars = (6, 3, 3) if cjk else (20, 12, 8)
     text = sentence.strip()
     if len(text) <= long_chars:
         return [text] if text else []
