@@ -1,20 +1,57 @@
-"""Soak: a looping show run unpaced for many minutes of show time. Prints one JSON object.
+"""Soak: a looping show for a day of show time, or an hour on air with outputs. Prints JSON.
 
-    .venv/bin/python bench/bench_soak.py [--minutes 10] [--size 640x360]
+    .venv/bin/python bench/bench_soak.py --show-hours 24 [--fps 1 --size 160x90]
+    .venv/bin/python bench/bench_soak.py --realtime --minutes 60 [--fps 30 --size 640x360]
 
-Checks that nothing grows with time on air: process memory (RSS) at checkpoints, and the
-engine's own buffers (face-motion history, queued speech, pending synthesis).
+Both runs play the looping demo show (``[show] loop = true``) with the host's voice replaced
+by Piper's ``en_US-joe-medium`` (the demo's Kokoro voice costs several times more CPU per
+sentence; ``--voice`` picks another). Nothing in the engine is replaced.
+
+- ``--show-hours``: unpaced (``realtime=False``, ``run_frames``), so a day of show time takes
+  minutes to hours of wall time, depending mostly on the synthesis of every sentence, which
+  is real: the loop synthesises each round's lines again.
+- ``--realtime``: paced by the monotonic clock, into an MP4 recording and an MPEG-TS stream
+  over UDP to 127.0.0.1 (a socket thread here counts the datagrams and bytes); at the end the
+  recording is read back (PyAV, packets only) for its frame count and stream durations.
+
+At every checkpoint: RSS, open file descriptors (/proc/self/fd), threads (Python's and
+/proc/self/task), the engine's buffers and queues (face motion, mixer clips, timeline
+segments, placed lines, synthesis results and lines asked for, the problem table, output
+queues) and the A/V account: a counting output checks, at every frame it gets, that the
+audio samples it got so far equal the sample at which the next frame starts (integer
+timestamps: drift must be exactly 0). Checkpoints go to ``--json-out`` as they come, so a
+run still going (or killed) can be read. The machine's load average is recorded: other work
+on the machine slows the run, and in real time it shows up as late and dropped frames.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import socket
+import sys
+import tempfile
+import threading
 import time
-from typing import Any
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+if TYPE_CHECKING:
+    from studio.core.clock import MediaClock
+    from studio.core.media import AudioChunk
+    from studio.engine.live import LiveEngine
+    from studio.outputs.base import ProgramFormat, ProgramFrame
+    from studio.show.model import Show
+
+SOAK_VOICE = "en_US-joe-medium"
+RSS_GROWTH_LIMIT = 0.05  # after warm-up
+WARM_UP_SHARE = 0.2  # the first fifth of the run is warm-up (allocator and arena steps)
 
 
 def rss_mb() -> float:
@@ -23,54 +60,557 @@ def rss_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--size", default="640x360")
-    args = parser.parse_args()
-    width, height = (int(v) for v in args.size.lower().split("x"))
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
 
-    from studio.engine.events import Event, SentenceStarted
-    from studio.engine.live import LiveEngine
+
+def os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def load_average() -> list[float]:
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+def soak_show(voice: str) -> Show:
+    """The demo show, looping, with ``voice`` for its host."""
     from studio.paths import demo_show_path
     from studio.show.loader import load_show
 
-    show = load_show(demo_show_path())
-    show = show.model_copy(update={"show": show.show.model_copy(update={"loop": True})})
-    show.with_base_dir(demo_show_path().parent)
-    engine = LiveEngine(show, width_px=width, height_px=height, realtime=False)
-    sentences = [0]
+    path = demo_show_path()
+    show = load_show(path)
+    show = show.model_copy(update={
+        "show": show.show.model_copy(update={"loop": True}),
+        "host": show.host.model_copy(update={"voice": voice})})
+    show.with_base_dir(path.parent)
+    return show
+
+
+class RepeatedLines:
+    """The real voice, but a line said before is not synthesised again: its clip is reused,
+    as a fresh copy (so anything that kept old clips alive would still show as memory).
+
+    A looping show says the same lines every round; synthesising each again is ~0.3 s of
+    CPU a sentence, some 23,000 sentences a show-day: hours, not minutes. The real-time soak
+    (and ``--synthesise-every-line``) synthesise every line."""
+
+    def __init__(self, voice: Any) -> None:
+        self._voice = voice
+        self.name = voice.name
+        self.execution_provider = voice.execution_provider
+        self.info = voice.info
+        self._clips: dict[str, Any] = {}
+        self.synthesised = 0
+        self.reused = 0
+
+    def synthesize(self, sentence: str) -> Any:
+        from dataclasses import replace
+
+        clip = self._clips.get(sentence)
+        if clip is None:
+            clip = self._clips[sentence] = self._voice.synthesize(sentence)
+            self.synthesised += 1
+        else:
+            self.reused += 1
+        return replace(clip, audio=clip.audio.copy())
+
+
+def load_soak_voice(show: Show) -> Any:
+    """The show's voice, loaded as the engine loads it (one intra-op thread)."""
+    from studio.voice.registry import load_voice
+
+    host = show.host
+    return load_voice(host.voice, base_dir=show.base_dir, speaking_rate=host.speaking_rate,
+                      language=show.show.language, threads=1,
+                      pronunciations=show.pronunciations)
+
+
+def make_counter_class() -> type:
+    """The counting output (built late: importing studio sets EGL up first)."""
+    from studio.outputs.base import FramePolicy, Output, OutputSpec
+
+    class AvCounter(Output):
+        """An output that keeps the A/V account: audio samples and frames it was handed,
+        and whether each frame's start is exactly where the audio so far ends."""
+
+        kind: ClassVar[str] = "soak-counter"
+        policy: ClassVar[FramePolicy] = FramePolicy.DROP
+
+        def __init__(self, clock: MediaClock) -> None:
+            super().__init__(OutputSpec("soak-counter", ""))
+            self.clock = clock
+            self.audio_samples = 0
+            self.audio_chunks = 0
+            self.audio_gaps = 0  # a chunk that does not start where the last one ended
+            self.frames = 0
+            self.frame_gaps = 0  # a frame index skipped
+            self.drift_samples_max_abs = 0
+            self.drift_frames = 0  # frames at which the account was not exact
+            self._start = 0
+            self._next_pts: int | None = None
+            self._last_index: int | None = None
+
+        def open(self, fmt: ProgramFormat, start_samples: int) -> None:
+            self._start = start_samples
+            from studio.outputs.base import OutputState
+
+            self.set_state(OutputState.UP)
+
+        def send_audio(self, chunk: AudioChunk) -> None:
+            if self._next_pts is not None and chunk.pts_samples != self._next_pts:
+                self.audio_gaps += 1
+            self._next_pts = chunk.pts_samples + chunk.n_samples
+            self.audio_samples += chunk.n_samples
+            self.audio_chunks += 1
+
+        def send_video(self, frame: ProgramFrame) -> None:
+            # The engine hands each frame's audio first: the audio so far must end exactly
+            # where the next frame starts, and the frame must start where the clock says.
+            expected = self.clock.frame_start_sample(frame.index + 1) - self._start
+            drift = self.audio_samples - expected
+            if frame.pts_samples != self.clock.frame_start_sample(frame.index):
+                drift = drift or 1
+            if drift:
+                self.drift_frames += 1
+                self.drift_samples_max_abs = max(self.drift_samples_max_abs, abs(drift))
+            if self._last_index is not None and frame.index != self._last_index + 1:
+                self.frame_gaps += 1
+            self._last_index = frame.index
+            self.frames += 1
+            self.frames_sent += 1
+
+        def close(self) -> None:
+            from studio.outputs.base import OutputState
+
+            self.set_state(OutputState.STOPPED)
+
+        def account(self) -> dict[str, int]:
+            expected = self.clock.frame_start_sample(self.frames) if self.frames else 0
+            return {"frames": self.frames, "audio_samples": self.audio_samples,
+                    "frames_x_samples_per_frame": expected,
+                    "drift_samples": self.audio_samples - expected if self._last_index
+                    == self.frames - 1 else self.drift_samples_max_abs,
+                    "drift_frames": self.drift_frames,
+                    "drift_samples_max_abs": self.drift_samples_max_abs,
+                    "audio_gaps": self.audio_gaps, "frame_gaps": self.frame_gaps}
+
+    return AvCounter
+
+
+def _retry(read: Any) -> Any:
+    """Read engine state from another thread: a container may change under the read."""
+    for _ in range(5):
+        with contextlib.suppress(RuntimeError):
+            return read()
+    return None
+
+
+def engine_buffers(engine: LiveEngine) -> dict[str, Any]:
+    """The engine's own buffers and queues: each must stay bounded all day."""
+    results, asked = engine._synth.sizes
+    outputs = {o.name: o._queue.qsize() for o in list(engine._outputs) if hasattr(o, "_queue")}
+    return {
+        "face_buffers": _retry(engine._face.buffer_sizes),
+        "mixer_clips": len(engine._core.mixer._clips),
+        "timeline_segments": len(engine._core.timeline.segments),
+        "lines_placed": len(engine._placed),
+        "frames_waiting_to_present": len(engine._present),
+        "synthesis_results_held": results, "synthesis_lines_asked": asked,
+        "synthesis_evicted": engine._synth.evicted,
+        "problem_table": engine.problems_remembered,
+        "commands_scheduled": len(engine._scheduled),
+        "output_queues": outputs,
+    }
+
+
+def process_figures() -> dict[str, Any]:
+    return {"rss_mb": round(rss_mb(), 1), "open_fds": open_fds(),
+            "python_threads": threading.active_count(), "os_threads": os_threads(),
+            "load_average": load_average()}
+
+
+def growth(checkpoints: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """A figure after warm-up vs at the end: memory must not grow by more than 5%."""
+    warm = checkpoints[max(0, round(len(checkpoints) * WARM_UP_SHARE) - 1)]
+    last = checkpoints[-1]
+    peak = max(c[key] for c in checkpoints[checkpoints.index(warm):])
+    return {"after_warm_up": warm[key], "at_end": last[key], "peak_after_warm_up": peak,
+            "growth_pct": round((last[key] - warm[key]) / warm[key] * 100, 2),
+            "warm_up_ends_at_checkpoint": checkpoints.index(warm)}
+
+
+def bounded(checkpoints: list[dict[str, Any]]) -> dict[str, Any]:
+    """The largest value each buffer reached after the first checkpoint (a bound holds when
+    the maximum stops growing)."""
+    def flat(c: dict[str, Any]) -> dict[str, int]:
+        b = c["buffers"]
+        out = {k: v for k, v in b.items() if isinstance(v, int)}
+        out.update({f"face.{k}": v for k, v in (b["face_buffers"] or {}).items()})
+        out.update({f"queue.{k}": v for k, v in b["output_queues"].items()})
+        return out
+
+    rows = [flat(c) for c in checkpoints]
+    half = len(rows) // 2
+    return {k: {"max_first_half": max((r.get(k, 0) for r in rows[:half]), default=0),
+                "max_second_half": max((r.get(k, 0) for r in rows[half:]), default=0)}
+            for k in rows[-1] if k != "synthesis_evicted"}
+
+
+class Report:
+    """The JSON written as the run goes: header, checkpoints so far, and the summary."""
+
+    def __init__(self, path: Path | None, header: dict[str, Any]) -> None:
+        self.path = path
+        self.data: dict[str, Any] = {**header, "finished": False, "checkpoints": []}
+
+    def checkpoint(self, row: dict[str, Any]) -> None:
+        self.data["checkpoints"].append(row)
+        self.write()
+
+    def write(self) -> None:
+        if self.path is None:
+            return
+        tmp = self.path.with_name(f".{self.path.name}.part")
+        tmp.write_text(json.dumps(self.data, indent=1), encoding="utf-8")
+        tmp.replace(self.path)
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        self.data.update(summary, finished=True)
+        self.write()
+        print(json.dumps(self.data, indent=1))
+
+
+def header(args: argparse.Namespace, mode: str) -> dict[str, Any]:
+    return {"bench": "soak", "mode": mode, "date": time.strftime("%Y-%m-%d"),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpu_count": os.cpu_count(),
+            "load_average_at_start": load_average(), "size": args.size, "fps": args.fps,
+            "voice": args.voice, "show": "demo (Ava), looping, voice replaced",
+            "note": "other work ran on this machine meanwhile: see load_average"}
+
+
+def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
+    """A day (``--show-hours``) of show time, unpaced."""
+    from studio.core.clock import MediaClock
+    from studio.engine.events import Event, Problem, SentenceStarted, ShowEnded
+    from studio.engine.live import LiveEngine
+
+    fps = Fraction(args.fps)
+    clock = MediaClock(fps)
+    counter = make_counter_class()(clock)
+    before = process_figures()
+    show = soak_show(args.voice)
+    voice = None if args.synthesise_every_line else RepeatedLines(load_soak_voice(show))
+    engine = LiveEngine(show, width_px=width, height_px=height, fps=fps,
+                        outputs=[counter], realtime=False, tts=voice)
+    said = {"sentences": 0, "rounds_ended": 0, "problems": 0}
+    texts: set[str] = set()
 
     def on_event(event: Event) -> None:
         if isinstance(event, SentenceStarted):
-            sentences[0] += 1
+            said["sentences"] += 1
+            texts.add(event.text)
+        elif isinstance(event, ShowEnded):
+            said["rounds_ended"] += 1
+        elif isinstance(event, Problem):
+            said["problems"] += 1
 
     engine.subscribe(on_event)
-    total_frames = int(args.minutes * 60 * 30)
-    checkpoints: list[dict[str, Any]] = []
+    total_frames = int(args.show_hours * 3600 * fps)
+    n_checkpoints = args.checkpoints
+    step = max(1, total_frames // n_checkpoints)
+    report = Report(args.json_out, {**header(args, "show-time, unpaced"),
+                                    "show_hours": args.show_hours, "frames": total_frames,
+                                    "process_before_engine": before})
     started = time.perf_counter()
-    step = max(1, total_frames // 10)
-    for done in range(0, total_frames, step):
-        engine.run_frames(step)
-        checkpoints.append({
-            "show_minutes": round((done + step) / 30 / 60, 2), "rss_mb": round(rss_mb(), 1),
-            "sentences_said": sentences[0],
-            "face_buffers": engine._face.buffer_sizes(),
-            "speech_clips_queued": len(engine._core.mixer._clips),
-            "product_segments_kept": len(engine._core.timeline.segments),
-            "synthesis_results_held": len(engine._synth._results)})
+    done = 0
+    first_round_sentences = 0
+    while done < total_frames:
+        n = min(step, total_frames - done)
+        engine.run_frames(n)
+        done += n
+        if not first_round_sentences and said["sentences"]:
+            first_round_sentences = len(texts)
+        wall = time.perf_counter() - started
+        report.checkpoint({
+            "show_hours": round(done / float(fps) / 3600, 3), "wall_s": round(wall, 1),
+            **process_figures(), "sentences_said": said["sentences"],
+            "distinct_sentences": len(texts), "problems": said["problems"],
+            "av": counter.account(), "buffers": engine_buffers(engine)})
+        print(f"soak: {done / float(fps) / 3600:.2f} h of show time in {wall:.0f} s, "
+              f"RSS {rss_mb():.0f} MB", file=sys.stderr, flush=True)
     wall = time.perf_counter() - started
     engine.close()
-    # Allocators and onnxruntime's arena grow in one-time steps early on; a leak shows as
-    # steady growth, so compare the second half of the run.
-    middle, last = checkpoints[len(checkpoints) // 2 - 1], checkpoints[-1]
-    span_min = last["show_minutes"] - middle["show_minutes"]
-    print(json.dumps({
-        "date": time.strftime("%Y-%m-%d"), "size": args.size, "show_minutes": args.minutes,
-        "wall_s": round(wall, 1), "x_real_time_unpaced": round(args.minutes * 60 / wall, 2),
-        "rss_growth_mb_per_hour_second_half": round(
-            (last["rss_mb"] - middle["rss_mb"]) / span_min * 60, 1),
-        "checkpoints": checkpoints}, indent=1))
+    time.sleep(0.5)
+    after = process_figures()
+    cps = report.data["checkpoints"]
+    rounds = max(1, round(said["sentences"] / max(1, len(texts))))
+    report.finish({
+        "wall_s": round(wall, 1),
+        "x_real_time_unpaced": round(args.show_hours * 3600 / wall, 1),
+        "speech": "every line synthesised" if voice is None else
+                  f"{voice.synthesised} lines synthesised, {voice.reused} said again from a "
+                  "copy of their first clip",
+        "show_loops": {"sentences_said": said["sentences"],
+                       "distinct_sentences": len(texts),
+                       "rounds_of_the_run_down_about": rounds,
+                       "problems": said["problems"]},
+        "rss": growth(cps, "rss_mb"),
+        "rss_growth_ok": growth(cps, "rss_mb")["growth_pct"] < RSS_GROWTH_LIMIT * 100,
+        "open_fds": growth(cps, "open_fds"), "os_threads": growth(cps, "os_threads"),
+        "av_drift_samples_max_abs": max(c["av"]["drift_samples_max_abs"] for c in cps),
+        "av_drift_frames": cps[-1]["av"]["drift_frames"],
+        "buffers_max": bounded(cps),
+        "process_after_close": after,
+    })
+
+
+class UdpCounter:
+    """Receives the UDP stream on 127.0.0.1: counts datagrams and bytes (a socket thread)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.5)
+        self.port = int(self.sock.getsockname()[1])
+        self.datagrams = 0
+        self.bytes = 0
+        self.longest_silence_s = 0.0
+        self._last = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="soak-udp", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            now = time.monotonic()
+            if self._last:
+                self.longest_silence_s = max(self.longest_silence_s, now - self._last)
+            self._last = now
+            self.datagrams += 1
+            self.bytes += len(data)
+
+    def figures(self) -> dict[str, Any]:
+        return {"datagrams": self.datagrams, "bytes": self.bytes,
+                "longest_silence_s": round(self.longest_silence_s, 3)}
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+def read_recording(path: Path) -> dict[str, Any]:
+    """The MP4's video frames and each stream's duration, from its packets (PyAV demux)."""
+    import av
+
+    frames = 0
+    ends: dict[str, float] = {}
+    starts: dict[str, float] = {}
+    with av.open(str(path)) as container:
+        for packet in container.demux():
+            stream = packet.stream
+            if packet.pts is None or stream.time_base is None:
+                continue
+            kind = stream.type
+            t0 = float(packet.pts * stream.time_base)
+            t1 = float((packet.pts + (packet.duration or 0)) * stream.time_base)
+            starts[kind] = min(starts.get(kind, t0), t0)
+            ends[kind] = max(ends.get(kind, t1), t1)
+            if kind == "video":
+                frames += 1
+    video_s = ends["video"] - starts["video"]
+    audio_s = ends["audio"] - starts["audio"]
+    return {"video_frames": frames, "video_s": round(video_s, 4), "audio_s": round(audio_s, 4),
+            "audio_minus_video_s": round(audio_s - video_s, 4),
+            "audio_start_minus_video_start_s": round(starts["audio"] - starts["video"], 4),
+            "bytes": path.stat().st_size}
+
+
+def run_realtime(args: argparse.Namespace, width: int, height: int) -> None:
+    """``--minutes`` on air, paced, into an MP4 and a UDP stream."""
+    from studio.core.clock import MediaClock
+    from studio.engine.events import Event, FrameDelivered, OutputsChanged, Problem, Status
+    from studio.engine.live import LiveEngine
+    from studio.outputs.base import parse_target
+
+    fps = Fraction(args.fps)
+    clock = MediaClock(fps)
+    frame_s = 1 / float(fps)
+    counter = make_counter_class()(clock)
+    udp = UdpCounter()
+    folder = Path(args.keep_dir or tempfile.mkdtemp(prefix="bench-soak-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    recording = folder / "soak.mp4"
+    before = process_figures()
+    engine = LiveEngine(soak_show(args.voice), width_px=width, height_px=height, fps=fps,
+                        outputs=[parse_target(str(recording)),
+                                 parse_target(f"udp://127.0.0.1:{udp.port}"), counter])
+    lock = threading.Lock()
+    seen: dict[str, Any] = {"delivered": 0, "late_1.5": 0, "lateness_max_s": 0.0,
+                            "interval_max_s": 0.0, "problems": [], "states": {},
+                            "status": None}
+    origin = [None, None]  # (wall - pts) of the earliest frame, last arrival
+
+    def on_event(event: Event) -> None:
+        with lock:
+            if isinstance(event, FrameDelivered):
+                now = time.monotonic()
+                offset = now - event.pts_samples / clock.sample_rate_hz
+                seen["delivered"] += 1
+                if origin[0] is None or offset < origin[0]:
+                    origin[0] = offset
+                seen["lateness_max_s"] = max(seen["lateness_max_s"], offset - origin[0])
+                if origin[1] is not None:
+                    interval = now - origin[1]
+                    seen["interval_max_s"] = max(seen["interval_max_s"], interval)
+                    if interval > 1.5 * frame_s:
+                        seen["late_1.5"] += 1
+                origin[1] = now
+            elif isinstance(event, Status):
+                seen["status"] = event
+            elif isinstance(event, OutputsChanged):
+                for h in event.outputs:
+                    states = seen["states"].setdefault(h.name, [])
+                    if not states or states[-1] != h.state.value:
+                        states.append(h.state.value)
+            elif isinstance(event, Problem) and len(seen["problems"]) < 50:
+                seen["problems"].append({"code": event.code, "message": event.message})
+
+    engine.subscribe(on_event)
+    report = Report(args.json_out, {**header(args, "real time, outputs: mp4 + udp"),
+                                    "minutes": args.minutes, "recording": str(recording),
+                                    "process_before_engine": before})
+    engine.start()
+    while seen["delivered"] < 60:  # warm-up: the voice loaded, the first frames out
+        time.sleep(0.05)
+    with lock:  # lateness is measured from here on
+        seen["lateness_max_s"], seen["late_1.5"], seen["interval_max_s"] = 0.0, 0, 0.0
+        origin[0] = None
+    started = time.monotonic()
+    total_s = args.minutes * 60
+    every_s = max(5.0, total_s / args.checkpoints)
+    next_at = every_s
+    while True:
+        elapsed = time.monotonic() - started
+        if elapsed < next_at:
+            time.sleep(min(1.0, next_at - elapsed))
+            continue
+        with lock:
+            status = seen["status"]
+            delivered = seen["delivered"]
+            late = {"late_intervals_over_1.5_frames": seen["late_1.5"],
+                    "frame_interval_max_ms": round(seen["interval_max_s"] * 1000, 1),
+                    "lateness_max_ms": round(seen["lateness_max_s"] * 1000, 1)}
+        report.checkpoint({
+            "wall_minutes": round(elapsed / 60, 2),
+            "show_s": round(status.elapsed_s, 2) if status else None,
+            **process_figures(),
+            "frames_delivered": status.frames_delivered if status else delivered,
+            "frames_dropped": status.frames_dropped if status else None,
+            "preview_frames": delivered, **late,
+            "outputs": {h.name: {"state": h.state.value, "frames_sent": h.frames_sent,
+                                 "frames_dropped": h.frames_dropped,
+                                 "kbps": round(h.bitrate_bps / 1000, 1)}
+                        for h in engine.outputs},
+            "udp_received": udp.figures(),
+            "av": counter.account(), "buffers": engine_buffers(engine)})
+        print(f"soak: {elapsed / 60:.1f} min on air, RSS {rss_mb():.0f} MB, "
+              f"load {load_average()[0]}", file=sys.stderr, flush=True)
+        if elapsed >= total_s:
+            break
+        next_at += every_s
+    engine.stop()
+    final_health = {h.name: h for h in engine.outputs}  # each as it ended
+    time.sleep(1.0)
+    udp_figures = udp.figures()
+    udp.close()
+    after = process_figures()
+    file_health = next(h for h in final_health.values() if h.kind == "file")
+    try:
+        readback: dict[str, Any] = read_recording(recording)
+    except Exception as exc:  # reported, not raised: the checkpoints are the result too
+        readback = {"error": f"{type(exc).__name__}: {exc}"}
+    cps = report.data["checkpoints"]
+    status = seen["status"]
+    frames_to_file = file_health.frames_sent
+    summary: dict[str, Any] = {
+        "on_air_minutes": round((time.monotonic() - started) / 60, 2),
+        "frames_delivered": status.frames_delivered if status else None,
+        "frames_dropped": status.frames_dropped if status else None,
+        "frames_to_outputs": counter.frames,
+        "late": {k: cps[-1][k] for k in ("late_intervals_over_1.5_frames",
+                                         "frame_interval_max_ms", "lateness_max_ms")},
+        "output_states": seen["states"],
+        "outputs_at_end": {n: {"state": h.state.value, "frames_sent": h.frames_sent,
+                               "frames_dropped": h.frames_dropped,
+                               "reconnects": h.reconnects}
+                           for n, h in final_health.items()},
+        "udp_received": udp_figures,
+        "recording": readback,
+        "problems": seen["problems"],
+        "rss": growth(cps, "rss_mb"),
+        "rss_growth_ok": growth(cps, "rss_mb")["growth_pct"] < RSS_GROWTH_LIMIT * 100,
+        "open_fds": growth(cps, "open_fds"), "os_threads": growth(cps, "os_threads"),
+        "av_drift_samples_max_abs": counter.drift_samples_max_abs,
+        "av_drift_frames": counter.drift_frames,
+        "buffers_max": bounded(cps),
+        "process_after_stop": after,
+    }
+    if "video_frames" in readback:
+        summary["recording_checks"] = {
+            "video_frames_equal_frames_recorded": readback["video_frames"] == frames_to_file,
+            "video_frames_equal_frames_to_outputs": readback["video_frames"] == counter.frames,
+            "video_s_equals_frames_x_period": abs(
+                readback["video_s"] - counter.frames * frame_s) < 1e-3,
+            "audio_within_one_frame_of_video": abs(readback["audio_minus_video_s"]) <= frame_s,
+        }
+    if not args.keep_dir:
+        recording.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    report.finish(summary)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--realtime", action="store_true",
+                        help="on air in real time with an MP4 and a UDP stream")
+    parser.add_argument("--show-hours", type=float, default=24.0,
+                        help="unpaced: hours of show time (default 24)")
+    parser.add_argument("--minutes", type=float, default=60.0,
+                        help="--realtime: minutes on air (default 60)")
+    parser.add_argument("--fps", default=None, help="default 1 unpaced, 30 in real time")
+    parser.add_argument("--size", default=None, help="default 160x90 unpaced, 640x360 live")
+    parser.add_argument("--voice", default=SOAK_VOICE)
+    parser.add_argument("--synthesise-every-line", action="store_true",
+                        help="unpaced: synthesise each round's lines again (hours, not "
+                             "minutes, for a show-day)")
+    parser.add_argument("--checkpoints", type=int, default=None,
+                        help="default 48 unpaced, one a minute in real time")
+    parser.add_argument("--json-out", type=Path, default=None,
+                        help="also write the JSON here, rewritten at every checkpoint")
+    parser.add_argument("--keep-dir", default=None, help="--realtime: keep the MP4 here")
+    args = parser.parse_args()
+    if args.fps is None:
+        args.fps = "30" if args.realtime else "1"
+    if args.size is None:
+        args.size = "640x360" if args.realtime else "160x90"
+    if args.checkpoints is None:
+        args.checkpoints = max(2, round(args.minutes)) if args.realtime else 48
+    from studio.core.clock import parse_fps
+
+    args.fps = str(parse_fps(args.fps))
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    if args.realtime:
+        run_realtime(args, width, height)
+    else:
+        run_show_time(args, width, height)
 
 
 if __name__ == "__main__":
