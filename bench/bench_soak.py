@@ -64,8 +64,34 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def fd_targets() -> dict[str, str]:
+    """What each open descriptor is (a file, a socket, a pipe, a device)."""
+    targets = {}
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            targets[fd] = os.readlink(f"/proc/self/fd/{fd}")
+    return targets
+
+
+def fds_opened_since(before: dict[str, str]) -> list[str]:
+    """Descriptors open now that were not before (what a closed engine left open)."""
+    now = fd_targets()
+    return sorted(target for fd, target in now.items() if before.get(fd) != target)
+
+
 def os_threads() -> int:
     return len(os.listdir("/proc/self/task"))
+
+
+def os_thread_names() -> dict[str, int]:
+    """How many OS threads go by each name (/proc/self/task/*/comm)."""
+    names: dict[str, int] = {}
+    for task in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError), open(f"/proc/self/task/{task}/comm",
+                                                encoding="utf-8") as comm:
+            name = comm.read().strip()
+            names[name] = names.get(name, 0) + 1
+    return dict(sorted(names.items()))
 
 
 def load_average() -> list[float]:
@@ -298,6 +324,7 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
     clock = MediaClock(fps)
     counter = make_counter_class()(clock)
     before = process_figures()
+    fds_before = fd_targets()
     show = soak_show(args.voice)
     voice = None if args.synthesise_every_line else RepeatedLines(load_soak_voice(show))
     engine = LiveEngine(show, width_px=width, height_px=height, fps=fps,
@@ -323,13 +350,10 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
                                     "process_before_engine": before})
     started = time.perf_counter()
     done = 0
-    first_round_sentences = 0
     while done < total_frames:
         n = min(step, total_frames - done)
         engine.run_frames(n)
         done += n
-        if not first_round_sentences and said["sentences"]:
-            first_round_sentences = len(texts)
         wall = time.perf_counter() - started
         report.checkpoint({
             "show_hours": round(done / float(fps) / 3600, 3), "wall_s": round(wall, 1),
@@ -341,7 +365,8 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
     wall = time.perf_counter() - started
     engine.close()
     time.sleep(0.5)
-    after = process_figures()
+    after = {**process_figures(), "fds_left_open": fds_opened_since(fds_before),
+             "os_thread_names": os_thread_names()}
     cps = report.data["checkpoints"]
     rounds = max(1, round(said["sentences"] / max(1, len(texts))))
     report.finish({
@@ -447,6 +472,7 @@ def run_realtime(args: argparse.Namespace, width: int, height: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     recording = folder / "soak.mp4"
     before = process_figures()
+    fds_before = fd_targets()
     engine = LiveEngine(soak_show(args.voice), width_px=width, height_px=height, fps=fps,
                         outputs=[parse_target(str(recording)),
                                  parse_target(f"udp://127.0.0.1:{udp.port}"), counter])
@@ -454,7 +480,7 @@ def run_realtime(args: argparse.Namespace, width: int, height: int) -> None:
     seen: dict[str, Any] = {"delivered": 0, "late_1.5": 0, "lateness_max_s": 0.0,
                             "interval_max_s": 0.0, "problems": [], "states": {},
                             "status": None}
-    origin = [None, None]  # (wall - pts) of the earliest frame, last arrival
+    origin: list[float | None] = [None, None]  # earliest (wall - pts), last arrival
 
     def on_event(event: Event) -> None:
         with lock:
@@ -462,9 +488,10 @@ def run_realtime(args: argparse.Namespace, width: int, height: int) -> None:
                 now = time.monotonic()
                 offset = now - event.pts_samples / clock.sample_rate_hz
                 seen["delivered"] += 1
-                if origin[0] is None or offset < origin[0]:
-                    origin[0] = offset
-                seen["lateness_max_s"] = max(seen["lateness_max_s"], offset - origin[0])
+                earliest = origin[0]
+                if earliest is None or offset < earliest:
+                    earliest = origin[0] = offset
+                seen["lateness_max_s"] = max(seen["lateness_max_s"], offset - earliest)
                 if origin[1] is not None:
                     interval = now - origin[1]
                     seen["interval_max_s"] = max(seen["interval_max_s"], interval)
@@ -529,7 +556,8 @@ def run_realtime(args: argparse.Namespace, width: int, height: int) -> None:
     time.sleep(1.0)
     udp_figures = udp.figures()
     udp.close()
-    after = process_figures()
+    after = {**process_figures(), "fds_left_open": fds_opened_since(fds_before),
+             "os_thread_names": os_thread_names()}
     file_health = next(h for h in final_health.values() if h.kind == "file")
     try:
         readback: dict[str, Any] = read_recording(recording)
