@@ -330,12 +330,12 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
     engine = LiveEngine(show, width_px=width, height_px=height, fps=fps,
                         outputs=[counter], realtime=False, tts=voice)
     said = {"sentences": 0, "rounds_ended": 0, "problems": 0}
-    texts: set[str] = set()
+    times_said: dict[str, int] = {}
 
     def on_event(event: Event) -> None:
         if isinstance(event, SentenceStarted):
             said["sentences"] += 1
-            texts.add(event.text)
+            times_said[event.text] = times_said.get(event.text, 0) + 1
         elif isinstance(event, ShowEnded):
             said["rounds_ended"] += 1
         elif isinstance(event, Problem):
@@ -358,7 +358,7 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
         report.checkpoint({
             "show_hours": round(done / float(fps) / 3600, 3), "wall_s": round(wall, 1),
             **process_figures(), "sentences_said": said["sentences"],
-            "distinct_sentences": len(texts), "problems": said["problems"],
+            "distinct_sentences": len(times_said), "problems": said["problems"],
             "av": counter.account(), "buffers": engine_buffers(engine)})
         print(f"soak: {done / float(fps) / 3600:.2f} h of show time in {wall:.0f} s, "
               f"RSS {rss_mb():.0f} MB", file=sys.stderr, flush=True)
@@ -368,7 +368,7 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
     after = {**process_figures(), "fds_left_open": fds_opened_since(fds_before),
              "os_thread_names": os_thread_names()}
     cps = report.data["checkpoints"]
-    rounds = max(1, round(said["sentences"] / max(1, len(texts))))
+    rounds = max(times_said.values(), default=0)
     report.finish({
         "wall_s": round(wall, 1),
         "x_real_time_unpaced": round(args.show_hours * 3600 / wall, 1),
@@ -376,8 +376,11 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
                   f"{voice.synthesised} lines synthesised, {voice.reused} said again from a "
                   "copy of their first clip",
         "show_loops": {"sentences_said": said["sentences"],
-                       "distinct_sentences": len(texts),
+                       "distinct_sentences": len(times_said),
                        "rounds_of_the_run_down_about": rounds,
+                       # the intro is said once; every other line once a round
+                       "times_each_line_was_said": sorted(set(times_said.values())),
+                       "show_ended_events": said["rounds_ended"],
                        "problems": said["problems"]},
         "rss": growth(cps, "rss_mb"),
         "rss_growth_ok": growth(cps, "rss_mb")["growth_pct"] < RSS_GROWTH_LIMIT * 100,
