@@ -327,8 +327,17 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
     fds_before = fd_targets()
     show = soak_show(args.voice)
     voice = None if args.synthesise_every_line else RepeatedLines(load_soak_voice(show))
+    outputs: list[Any] = [counter]
+    udp: UdpCounter | None = None
+    folder = Path(tempfile.mkdtemp(prefix="bench-soak-"))
+    if args.with_outputs:  # the real-time soak's outputs, unpaced (no stalls, no drops)
+        from studio.outputs.base import parse_target
+
+        udp = UdpCounter()
+        outputs += [parse_target(str(folder / "soak.mp4")),
+                    parse_target(f"udp://127.0.0.1:{udp.port}")]
     engine = LiveEngine(show, width_px=width, height_px=height, fps=fps,
-                        outputs=[counter], realtime=False, tts=voice)
+                        outputs=outputs, realtime=False, tts=voice)
     said = {"sentences": 0, "rounds_ended": 0, "problems": 0}
     times_said: dict[str, int] = {}
 
@@ -365,6 +374,11 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
     wall = time.perf_counter() - started
     engine.close()
     time.sleep(0.5)
+    if udp is not None:
+        udp.close()
+    for leftover in folder.glob("*"):
+        leftover.unlink()
+    folder.rmdir()
     after = {**process_figures(), "fds_left_open": fds_opened_since(fds_before),
              "os_thread_names": os_thread_names()}
     cps = report.data["checkpoints"]
@@ -375,6 +389,7 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
         "speech": "every line synthesised" if voice is None else
                   f"{voice.synthesised} lines synthesised, {voice.reused} said again from a "
                   "copy of their first clip",
+        "with_outputs": "mp4 + udp" if args.with_outputs else "none (a counting output)",
         "show_loops": {"sentences_said": said["sentences"],
                        "distinct_sentences": len(times_said),
                        "rounds_of_the_run_down_about": rounds,
@@ -619,6 +634,8 @@ def main() -> None:
     parser.add_argument("--fps", default=None, help="default 1 unpaced, 30 in real time")
     parser.add_argument("--size", default=None, help="default 160x90 unpaced, 640x360 live")
     parser.add_argument("--voice", default=SOAK_VOICE)
+    parser.add_argument("--with-outputs", action="store_true",
+                        help="unpaced: also into an MP4 and a UDP stream, as --realtime")
     parser.add_argument("--synthesise-every-line", action="store_true",
                         help="unpaced: synthesise each round's lines again (hours, not "
                              "minutes, for a show-day)")
