@@ -251,6 +251,28 @@ def test_a_likeness_without_record_is_refused_by_check_render_and_on_air(
     assert "no consent on record" in problems[0].message
 
 
+def test_the_window_refuses_to_open_a_likeness_without_record(
+        made: dict[str, Path], tmp_path: Path, qtbot: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.ui.main_window import StudioWindow
+
+    monkeypatch.setenv("LIVEHOST_CONFIG_DIR", str(tmp_path / "config"))
+    package = copy_of(made, tmp_path)
+    (package / "record.json").unlink()
+    show = tmp_path / "show.toml"
+    show.write_text(textwrap.dedent(SHOW.format(avatar="eileen")), encoding="utf-8")
+    window = StudioWindow()
+    qtbot.addWidget(window)
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(window.files, "error_dialog",
+                        lambda title, text: shown.append((title, text)))
+    assert window.open_show(show) is False  # refused before going on air
+    assert window.engine is None
+    (title, text), = shown
+    assert "show.toml" in title and "no consent on record" in text
+    window.close()
+
+
 def test_the_window_builds_a_preview_then_saves_the_package(
         made: dict[str, Path], tmp_path: Path, qtbot: Any) -> None:
     from studio.ui.avatar_dialog import AvatarDialog

@@ -70,6 +70,12 @@ def check_show(show: Show) -> list[ShowProblem]:
     return voice_problems(show, load=True) + avatar_show_problems(show)
 
 
+def on_air_problems(show: Show) -> list[ShowProblem]:
+    """What refuses a show before it goes on air, without loading the voice (the window's
+    File ▸ Open and ``studio run``): the voice resolved and the avatar checked."""
+    return voice_problems(show) + avatar_show_problems(show)
+
+
 def refuse(show: Show, problems: list[ShowProblem]) -> None:
     """Raise the show file's error listing ``problems`` (nothing when there are none)."""
     if problems:

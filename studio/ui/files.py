@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from studio.core.errors import StudioError
 from studio.engine.commands import StartRecording, StopRecording
+from studio.engine.preflight import on_air_problems
 from studio.show.loader import ShowFileError, load_show
 from studio.show.writer import write_show
 from studio.ui.i18n import N_, tr
@@ -89,7 +90,9 @@ class ShowFiles:
         ``ask`` (the menu's ways in): a show on air, or its unsaved run-down edits, are
         asked about first; "No" or "Cancel" leaves everything as it was."""
         try:
-            show = load_show(path)
+            # The same refusals as `studio run`: a voice that is not there, a likeness
+            # without consent on record, before anything on air is touched.
+            show = load_show(path, checks=on_air_problems)
         except ShowFileError as exc:
             count = len(exc.problems)
             self.error_dialog(
