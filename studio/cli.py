@@ -457,6 +457,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.show}: OK — {len(show.products)} products, "
                   f"voice {show.host.voice}, avatar {show.host.avatar}, "
                   f"background {show.stage.background}")
+            from studio.avatar.base import avatar_notices
+
+            for notice in avatar_notices(show.host, show.base_dir):
+                print(f"  note: {notice}")
             return 0
         if args.command == "run":
             from studio.run import run_live

@@ -319,7 +319,7 @@ def test_liveportrait_tints_by_motion(tmp_path: Path) -> None:
 
 
 def test_provider_and_licence_are_shown(tmp_path: Path, caplog: pytest.LogCaptureFixture,
-                                        ) -> None:
+                                        capsys: pytest.CaptureFixture[str]) -> None:
     folder = make_plugin(tmp_path / "mit", wav2lip_manifest())
     with caplog.at_level(logging.INFO, logger="studio.avatar.neural"):
         avatar = NeuralAvatar(folder)
@@ -336,6 +336,16 @@ def test_provider_and_licence_are_shown(tmp_path: Path, caplog: pytest.LogCaptur
     assert any("not for commercial streams" in m for m in warned), warned
     assert plugin_notices(nc) == [avatar.licence_notice]
     assert plugin_problems(nc) == []  # a licence warns; it does not block
+    # ... and `studio check` shows it to the user of a show with that plug-in as its host.
+    from studio.cli import main
+
+    show = tmp_path / "show.toml"
+    show.write_text('[show]\ntitle = "NC"\n[host]\navatar = "nc"\nvoice = "en_US-joe-medium"\n'
+                    '[[products]]\nid = "a"\nname = "A"\nprice = 1\ncurrency = "USD"\n'
+                    'script = "Hello."\n', encoding="utf-8")
+    capsys.readouterr()
+    assert main(["check", str(show)]) == 0
+    assert "note: " in (said := capsys.readouterr().out) and "not for commercial streams" in said
 
 
 def test_frame_times_are_measured(tmp_path: Path) -> None:

@@ -55,6 +55,8 @@ class AvatarKind:
     probe: Callable[[Path], bool]
     check: Callable[[Path], list[str]]
     load: Callable[[Path, Host], Avatar]
+    # What the user must be told even when nothing is wrong (a model's licence terms).
+    notices: Callable[[Path], list[str]] = lambda folder: []
 
 
 _KINDS: dict[str, AvatarKind] = {}
@@ -107,6 +109,15 @@ def avatar_problems(host: Host, base_dir: Path | None) -> list[str]:
     if kind is None or folder is None:
         return []
     return kind.check(folder)
+
+
+def avatar_notices(host: Host, base_dir: Path | None) -> list[str]:
+    """What ``studio check`` shows about the show's avatar besides its problems."""
+    try:
+        kind, folder = resolve_avatar(host, base_dir)
+    except AvatarRefused:
+        return []
+    return [] if kind is None or folder is None else kind.notices(folder)
 
 
 def build_avatar(host: Host, base_dir: Path | None) -> Avatar:

@@ -947,4 +947,5 @@ def _load(folder: Path, host: Host) -> NeuralAvatar:
     return NeuralAvatar(folder, host)
 
 
-register_avatar_kind(AvatarKind("neural", probe=is_plugin, check=plugin_problems, load=_load))
+register_avatar_kind(AvatarKind("neural", probe=is_plugin, check=plugin_problems, load=_load,
+                                 notices=plugin_notices))
