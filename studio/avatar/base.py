@@ -122,13 +122,13 @@ def avatar_notices(host: Host, base_dir: Path | None) -> list[str]:
 
 def build_avatar(host: Host, base_dir: Path | None) -> Avatar:
     """The show's avatar, ready to draw (call with the GL context current). Refused, with
-    the reason, when it cannot go on air."""
-    problems = avatar_problems(host, base_dir)
-    if problems:
-        raise AvatarRefused("; ".join(problems))
+    the reason, when it cannot go on air (the problems ``avatar_problems`` lists)."""
     kind, folder = resolve_avatar(host, base_dir)
     if kind is None or folder is None:
         from studio.avatar.renderer import AvatarRenderer
 
         return AvatarRenderer(host.look)
+    problems = kind.check(folder)
+    if problems:
+        raise AvatarRefused("; ".join(problems))
     return kind.load(folder, host)

@@ -949,9 +949,8 @@ class LiveEngine:
             output.open(self._format, s0)
             if isinstance(output, AudioDeviceOutput):
                 output.set_volume(*self._volume)
-            if isinstance(output, FileOutput):  # its tags, as FileOutput writes them
-                self._emit(RecordingStarted(output.name, str(output.path.resolve()), s0,
-                                            tuple(output.tags().items())))
+            if isinstance(output, FileOutput):
+                self._recording_started(output, output.path, s0)
         except Exception as exc:
             if not isinstance(exc, StudioError):  # a bug, not the operator's setup
                 _LOG.exception("output %s failed to start", output.name)
@@ -1088,9 +1087,14 @@ class LiveEngine:
                 continue
             seen = self._parts_noted.get(output.name, 1)
             for path in output.parts[seen:]:
-                self._emit(RecordingStarted(output.name, str(path.resolve()), s0,
-                                            tuple(output.tags().items())))
+                self._recording_started(output, path, s0)
             self._parts_noted[output.name] = len(output.parts)
+
+    def _recording_started(self, output: FileOutput, path: Path, s0: int) -> None:
+        """On record (the as-run log): a recording's file and its tags as FileOutput writes
+        them."""
+        self._emit(RecordingStarted(output.name, str(path.resolve()), s0,
+                                    tuple(output.tags().items())))
 
     @property
     def outputs(self) -> tuple[OutputHealth, ...]:
