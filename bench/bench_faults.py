@@ -4,11 +4,18 @@
 
 A real paced engine (Piper joe, vispy on EGL) under the supervisor with its production
 thresholds, one fresh engine per fault: a voice line that hangs (once), a voice line that
-raises (once), a renderer that raises for 3 s, a render that hangs for 3 s. For each: the
+raises (once), a renderer that raises for 6 s, a render that hangs for 3 s. For each: the
 restarts (component, how long each took), the recovery time (fault injected → the next
 sentence on air), and at an in-memory output that loses nothing: whether every frame went
-out at its own timestamp, the longest wait between two frames arriving, the longest run of
-identical pictures (the held picture), frames held.
+out at its own timestamp, the longest wait between two frames arriving (and its 99th
+percentile, and how many waits were over 1.5 frame periods), the longest run of identical
+pictures (the held picture), frames held.
+
+Then the output faults, with the real parts (``--no-outputs`` leaves them out): a streaming
+server (nginx-rtmp) killed for 1.5 s and started again, and a sound server (JACK's dummy
+driver, pacing the show) killed for 2 s and started again, each beside an MP4 recording.
+For each: the longest wait between two pictures going out while the fault lasted, how long
+the output took to come back, and the recording read back (every frame, in order).
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="640x360")
     parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--no-outputs", action="store_true",
+                        help="leave out the stream-server and sound-server faults")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     fps = Fraction(args.fps)
@@ -197,6 +206,12 @@ def main() -> None:
             "frames": len(frames), "frames_in_fault": fault_to - fault_from,
             "frames_held": engine.vitals.frames_held,
             "longest_gap_ms": round(max(arrivals) * 1000, 1) if arrivals else None,
+            # How long a picture stayed up beyond its own frame period (target: ≤ 1 period).
+            "longest_freeze_ms": round((max(arrivals) - 1 / args.fps) * 1000, 1)
+            if arrivals else None,
+            "gap_p99_ms": round(sorted(arrivals)[int(0.99 * (len(arrivals) - 1))] * 1000, 1)
+            if arrivals else None,
+            "gaps_over_1_5_periods": sum(a > 1.5 / args.fps for a in arrivals),
             "longest_identical_frames": longest,
             "problems": sorted({e.code for e in events if isinstance(e, Problem)}),
         }
@@ -225,9 +240,113 @@ def main() -> None:
         run_case("renderer raises for 6 s", render_fail, render_ok, 6.0),
         run_case("a render hangs for 3 s", render_hang, nothing, 3.5),
     ]
+    if not args.no_outputs:
+        results += output_faults(folder / "show.toml", width, height, args.fps)
     print(json.dumps({"size": args.size, "fps": args.fps,
                       "frame_period_ms": round(1000 / args.fps, 1),
                       "thresholds": Thresholds().__repr__(), "cases": results}, indent=1))
+
+
+def read_back(path: Path, fps: int) -> dict[str, Any]:
+    """A recording as a viewer gets it: its pictures in order, none black, its sound."""
+    import av
+
+    with av.open(str(path)) as container:
+        frames = [(round(f.pts * f.time_base * fps), float(f.to_ndarray(format="gray").mean()))
+                  for f in container.decode(video=0) if f.pts is not None and f.time_base]
+        container.seek(0)
+        samples = sum(f.samples for f in container.decode(audio=0))
+    pts = [p for p, _ in frames]
+    return {"frames": len(pts), "in_order_no_gap": pts == list(range(len(pts))),
+            "darkest_luma": round(min(luma for _, luma in frames), 1),
+            "audio_minus_video_ms": round((samples / 48_000 - len(pts) / fps) * 1000, 1)}
+
+
+def output_faults(show_path: Path, width: int, height: int, fps: int) -> list[dict[str, Any]]:
+    """The stream server and the sound server going away and coming back (real ones)."""
+    import subprocess
+    import tempfile
+    from fractions import Fraction
+
+    from studio.engine.events import Event, FrameDelivered
+    from studio.engine.live import LiveEngine
+    from studio.outputs.base import OutputSpec, OutputState
+    from studio.show.loader import load_show
+    from studio.voice.piper_tts import PiperTTS
+    from tests.test_output_faults import UNPLUG
+    from tests.test_stream import KEY, Nginx, free_port, wait_for
+
+    results: list[dict[str, Any]] = []
+    period_s = 1.0 / fps
+    work = Path(tempfile.mkdtemp())
+    # The stream server goes away (the network is gone) and comes back.
+    server = Nginx(work / "nginx", free_port())
+    server.root.mkdir()
+    server.start("before")
+    kept = work / "stream-kept.mp4"
+    engine = LiveEngine(load_show(show_path), width_px=width, height_px=height,
+                        fps=Fraction(fps), tts=PiperTTS("en_US-joe-medium"),
+                        outputs=[OutputSpec("stream", f"rtmp://127.0.0.1:{server.port}/live/{KEY}"),
+                                 OutputSpec("file", str(kept))])
+    walls: list[float] = []
+
+    def on_event(e: Event) -> None:
+        if isinstance(e, FrameDelivered):
+            walls.append(time.monotonic())
+
+    engine.subscribe(on_event)
+
+    def stream_state() -> OutputState:
+        return next(h.state for h in engine.outputs if h.kind == "stream")
+
+    engine.start()
+    try:
+        wait_for(lambda: bool(engine.outputs) and stream_state() == OutputState.UP, 20,
+                 "the stream to go up")
+        time.sleep(1.0)
+        gone_at = time.monotonic()
+        server.kill()
+        time.sleep(1.5)
+        server.start("after")
+        restarted_at = time.monotonic()
+        wait_for(lambda: stream_state() == OutputState.UP, 20, "the stream to come back")
+        back_at = time.monotonic()
+        time.sleep(1.0)
+    finally:
+        engine.stop()
+        server.kill()
+    during = [t for t in walls if gone_at <= t <= back_at]
+    gaps = [b - a for a, b in itertools.pairwise(during)]
+    health = next(h for h in engine.outputs if h.kind == "stream")
+    results.append({
+        "fault": "the stream server goes away for 1.5 s",
+        "back_after_server_s": round(back_at - restarted_at, 2),
+        "longest_gap_ms": round(max(gaps) * 1000, 1),
+        "longest_freeze_ms": round((max(gaps) - period_s) * 1000, 1),
+        "gaps_over_1_5_periods": sum(g > 1.5 * period_s for g in gaps),
+        "stream_reconnects": health.reconnects, "stream_frames_dropped": health.frames_dropped,
+        "recording": read_back(kept, fps)})
+    # The sound server pacing the show quits and comes back (its own process: PortAudio
+    # cannot start again in a process whose server is gone).
+    kept = work / "sound-kept.mp4"
+    proc = subprocess.run([sys.executable, "-c", UNPLUG, str(show_path), str(kept)],
+                          capture_output=True, text=True, timeout=90,
+                          cwd=Path(__file__).resolve().parents[1])
+    subprocess.run(["pkill", "-f", "jackd -n livehost-faults-"], check=False)
+    if proc.returncode != 0:
+        results.append({"fault": "the sound server quits for 2 s",
+                        "error": proc.stderr[-2000:]})
+        return results
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    results.append({
+        "fault": "the sound server quits for 2 s",
+        "back_after_server_s": round(report["back_s"], 2),
+        "longest_gap_ms": round(report["gap_s"] * 1000, 1),
+        "longest_freeze_ms": round((report["gap_s"] - period_s) * 1000, 1),
+        "frames_without_it": report["after"], "without_it_s": round(report["span_s"], 2),
+        "played_s_in_2_s_after": round(report["played_s"], 2),
+        "recording": read_back(kept, fps)})
+    return results
 
 
 if __name__ == "__main__":

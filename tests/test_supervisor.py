@@ -370,6 +370,33 @@ def test_a_hanging_render_is_stood_in_for_at_the_frame_rate(
     assert run.engine.vitals.frames_held >= 60  # ~3 s of frames stood in for
 
 
+def test_a_render_over_its_time_does_not_hold_the_output(
+        write_show: Callable[[str], Path], piper_voice: object) -> None:
+    """A render that takes 12 frame periods (no stall, no restart): the stand-in sends the
+    held picture once 1.5 periods pass with nothing out, so the output keeps its frame rate
+    and the picture on air is the one before, then the show goes on rendered."""
+    FlakyRenderer.failing.clear()
+    FlakyRenderer.hang_s = 0.4
+    with supervised(load_show(write_show(SHOW)), piper_voice,
+                    renderer_factory=FlakyRenderer) as run:
+        run.wait_for(lambda: "Welcome!" in run.sentences(), 15, "the first sentence")
+        with run.out.lock:
+            slow_from = len(run.out.frames)
+        FlakyRenderer.hang.set()
+        run.wait_for(lambda: not FlakyRenderer.hang.is_set(), 5, "the slow render")
+        time.sleep(1.0)
+    assert_continuous(run.out)
+    frames = run.out.frames[slow_from:]
+    arrivals = np.diff(np.array(run.out.arrived_s[slow_from:]))
+    # Without the stand-in the output would wait 0.4 s; it waits ~50 ms (loose, for CI).
+    assert float(arrivals.max()) < 0.25, f"the output waited {arrivals.max():.2f} s"
+    digests = [d for _, _, d in frames]
+    held = max(longest_run(digests, d) for d in set(digests))
+    assert 6 <= held <= 16, held  # ~0.35 s of the picture before, then fresh ones again
+    assert len({d for _, _, d in frames[-10:]}) > 1  # rendered again: the host moves
+    assert "engine.stalled" not in run.codes() and not run.engine.restarts
+
+
 class Breaks(Collect):
     """A stream-like output that breaks on its 30th frame (as a network send fails)."""
 

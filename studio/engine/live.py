@@ -142,7 +142,11 @@ class _Seen:
     def __init__(self, reported_at_samples: int) -> None:
         self.reported_at_samples = reported_at_samples
         self.repeats = 0
-STAND_IN_AFTER_FRAMES = LATE_FRAMES + 1  # the frame loop busy this long: the held picture
+# No picture out for this many frame periods while the frame loop is busy (a render over
+# its time, a hang, a restart): the stand-in sends the held picture, so no output waits longer
+# than that between two frames (a picture stays up at most half a period beyond its own).
+STAND_IN_AFTER_PERIODS = 1.5
+FIRST_PICTURE_WAIT_S = 1.0  # ... but the first picture may take this long (shaders compile)
 ENGINE_RESTARTS_MAX = 3  # frames failing outside the renderer: restarts within the window
 ENGINE_RESTART_WINDOW_S = 60.0  # ... beyond which the engine stops (the process restarts)
 
@@ -364,6 +368,8 @@ class LiveEngine:
         self._busy_index = 0
         self._busy_audio: AudioChunk | None = None
         self._busy_since = 0.0
+        self._sent_at = 0.0  # when the last picture went out (monotonic), by either thread
+        self._device_still_since: float | None = None  # the pacing device stopped consuming
         self.restarts: dict[str, int] = {}
         self.failed = ""  # why the engine stopped by itself (it could not start, or broke)
 
@@ -866,20 +872,33 @@ class LiveEngine:
             return self._frame_index == index
 
     def _stand_in(self) -> None:
-        """While the frame loop has been busy for ``STAND_IN_AFTER_FRAMES`` periods (a render
-        that hangs, a restart), send the held picture and the program's sound at the frame
-        rate in its place: the outputs never stop, no timestamp is skipped. Only while it is
-        busy, and under the feed lock, so one thread at a time feeds the outputs."""
+        """While the frame loop is busy (a render over its time, one that hangs, a restart)
+        and no picture has gone out for ``STAND_IN_AFTER_PERIODS`` frame periods, send the
+        held picture and the program's sound at the frame rate in its place: the outputs
+        never wait longer than that, no timestamp is skipped. Only while it is busy, and
+        under the feed lock, so one thread at a time feeds the outputs. A render that comes
+        back after the stand-in sent its frame is not lost: its picture is the held one."""
         period_s = 1.0 / float(self.fps)
-        after_s = STAND_IN_AFTER_FRAMES * period_s
+        after_s = STAND_IN_AFTER_PERIODS * period_s
         next_at: float | None = None
-        while not self._stop.wait(period_s / 4) and self._running:
+        wake_s = period_s / 8
+        while not self._stop.wait(wake_s) and self._running:
+            wake_s = period_s / 8
             with self._feed_lock:
                 now = time.monotonic()
-                if not self._busy_stage or now - self._busy_since < after_s:
+                if self._busy_stage and next_at is None and self._sent_at:
+                    # Wake when the wait would pass the limit, not up to a poll later.
+                    wake_s = min(wake_s, max(0.0005, self._sent_at + after_s - now))
+                if not self._busy_stage:
                     next_at = None
                     continue
-                if next_at is not None and now < next_at:
+                if next_at is None:
+                    # Before the first picture (shaders compile, the voice loads) nothing
+                    # is on air to freeze: the standby picture only if that takes long.
+                    if now - self._sent_at < after_s if self._sent_at else \
+                            now - self._busy_since < FIRST_PICTURE_WAIT_S:
+                        continue
+                elif now < next_at:
                     continue
                 try:
                     self._stand_in_frame()
@@ -918,19 +937,30 @@ class LiveEngine:
         return next((o for o in self._outputs if o.paces and o.alive), None)
 
     def _wait_for_audio_device(self) -> bool:
-        """Wait until the device has played down to the target; False if it went away."""
+        """Wait until the device has played down to the target; False if it went away.
+
+        A device that stops consuming (its server quit, it was unplugged) does not stop the
+        show: after one frame period with no sample played, the next frame goes out on the
+        system clock, and so on, until the device plays again or has been still for
+        ``DEVICE_STALL_S``; then it is reported lost and the system clock paces the show."""
         pacer = self._pacer()
         assert pacer is not None
         target = self.clock.s_to_samples(AUDIO_TARGET_S)
-        waited_from = time.monotonic()
+        period_s = 1.0 / float(self.fps)
+        moved_at = time.monotonic()
         last_level = pacer.buffered_samples()
         while last_level > target and not self._stop.is_set():
             time.sleep(0.002)
             level = pacer.buffered_samples()
+            now = time.monotonic()
             if level < last_level:
-                waited_from = time.monotonic()
-                last_level = level
-            elif not pacer.alive or time.monotonic() - waited_from > DEVICE_STALL_S:
+                moved_at, last_level = now, level
+                self._device_still_since = None
+                continue
+            if self._device_still_since is None:
+                self._device_still_since = moved_at
+            if not pacer.alive or now - self._device_still_since > DEVICE_STALL_S:
+                self._device_still_since = None
                 pacer.lost("the device stopped playing (unplugged, or its server quit)")
                 self._emit(Problem(
                     f"{pacer.name}: the audio device stopped playing (unplugged, or its "
@@ -939,6 +969,8 @@ class LiveEngine:
                                    code="audio.device_stopped", args=(("name", pacer.name),)))
                 self._present_delay_changed()
                 return False
+            if now - moved_at >= period_s:
+                return True  # still for a frame period: the next frame on the system clock
         return True
 
     # --- outputs ----------------------------------------------------------------------------
@@ -1000,6 +1032,7 @@ class LiveEngine:
                 if frame is not None and not output.realtime:
                     self._feed(output, output.send_video, frame)
         if frame is not None:
+            self._sent_at = time.monotonic()
             self._present.append(frame)
         self._present_due()
 
@@ -1150,8 +1183,9 @@ class LiveEngine:
                     self._held += 1
                 finally:
                     mine = self._leave_busy(index)
-                if not mine:
-                    return  # it took so long that the stand-in sent this frame (and more)
+                if not mine:  # it took so long that the stand-in sent this frame (and more)
+                    self._after_frame(index, s0, audio)
+                    return
                 self._last_rgba = rgba
                 self._delivered += 1
                 self._delivery_times.append(time.monotonic())
@@ -1163,6 +1197,12 @@ class LiveEngine:
             self._dropped += 1
             self._delivered_index = index
             self._deliver(None, audio)
+        self._after_frame(index, s0, audio)
+        self._frame_index = index + 1
+        self._last_frame_at = time.monotonic()
+
+    def _after_frame(self, index: int, s0: int, audio: AudioChunk) -> None:
+        """What follows every frame, whoever sent it: the queue, the meter, the status."""
         if self._queue_dirty:
             self._queue_dirty = False
             with self._program_lock:
@@ -1177,8 +1217,6 @@ class LiveEngine:
             if changed is not None:
                 self._emit(changed)
             self._emit(self._status(s0))
-        self._frame_index = index + 1
-        self._last_frame_at = time.monotonic()
 
     def _with_microphone(self, audio: AudioChunk) -> AudioChunk:
         """The program's sound: the AI's voice plus the microphone while a human is on air
