@@ -5,6 +5,7 @@ already said stays on disk, and the event shows in the outputs' health (a stable
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import subprocess
@@ -496,3 +497,136 @@ def test_a_sound_server_that_quits_takes_only_its_output_down_until_it_is_back(
     track = read_track(kept)
     assert_continuous(track, len(track.video_pts))
     assert len(track.video_pts) >= report["frames"]
+
+
+# --- (a') the network stalls: the server's end stops taking data, nothing is refused ------------
+class Blackhole:
+    """A TCP hop in front of the server that can stop moving bytes, as a network that is gone
+    without a word (a cable pulled upstream, a route lost): connections stay open, sends
+    fill up and block, nobody says no. Its receive buffer is small, so that fills fast."""
+
+    def __init__(self, to_port: int) -> None:
+        import socket
+        import threading
+
+        self.to_port = to_port
+        self.moving = threading.Event()
+        self.moving.set()
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.port = int(self.listener.getsockname()[1])
+        self.accepted = 0
+        self._closed = False
+        self._socks: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            server = socket.create_connection(("127.0.0.1", self.to_port))
+            self._socks += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src: Any, dst: Any) -> None:
+        while not self._closed:
+            if not self.moving.wait(0.1):
+                continue  # stalled: nothing is read, so the sender's buffers fill
+            try:
+                data = src.recv(4096)
+                if not data:
+                    break
+                dst.sendall(data)
+            except OSError:
+                break
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def drop_stalled(self) -> None:
+        """The stalled connections are gone (the routers forget them); new ones work."""
+        import socket
+
+        for sock in self._socks:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes its pipe thread; the server sees FIN
+            with contextlib.suppress(OSError):
+                sock.close()
+        self._socks.clear()
+
+    def close(self) -> None:
+        self._closed = True
+        self.moving.set()
+        self.listener.close()
+        self.drop_stalled()
+
+
+def test_a_stream_whose_network_stalls_is_dropped_and_reconnects_the_show_goes_on(
+        tmp_path: Path, write_show: Callable[[str], Path], piper_voice: object,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.outputs.stream import StreamOutput
+    from tests.test_stream import KEY, Nginx, free_port, read_capture, recording, wait_for
+
+    monkeypatch.setattr(StreamOutput, "stall_s", 1.0)  # (5 s on air)
+    server = Nginx(tmp_path / "nginx", free_port())
+    server.root.mkdir()
+    records = server.start("rec")
+    hop = Blackhole(server.port)
+    target, kept = f"rtmp://127.0.0.1:{hop.port}/live/{KEY}", tmp_path / "kept.mp4"
+    engine, health = make_engine(write_show, piper_voice,
+                                 [OutputSpec("stream", target), OutputSpec("file", str(kept))],
+                                 realtime=True)
+    walls = WallTimes()
+    engine.subscribe(walls)
+    stream = OutputSpec("stream", target).display
+
+    def state() -> OutputHealth:
+        return next(h for h in engine.outputs if h.kind == "stream")
+
+    engine.start()
+    try:
+        wait_for(lambda: bool(engine.outputs) and state().state == OutputState.UP, 20,
+                 "the stream to go up")
+        time.sleep(1.0)
+        stalled_at = time.monotonic()
+        hop.moving.clear()  # the network is gone: no error, no data moves
+        wait_for(lambda: state().state == OutputState.DEGRADED, 30,
+                 "the stream to notice the stall")
+        noticed_s = time.monotonic() - stalled_at
+        hop.drop_stalled()
+        hop.moving.set()  # the network is back
+        wait_for(lambda: state().state == OutputState.UP and hop.accepted >= 2, 20,
+                 "the stream to come back")
+        back_at = time.monotonic()
+        time.sleep(1.5)
+    finally:
+        engine.stop()
+        server.stop()
+        hop.close()
+    codes = health.codes(stream)
+    assert (OutputState.DEGRADED, "stream.reconnecting") in codes, codes
+    assert "took no data" in health.reason(stream, "stream.reconnecting")
+    assert KEY not in health.reason(stream, "stream.reconnecting")
+    assert codes[codes.index((OutputState.DEGRADED, "stream.reconnecting")) + 1] == \
+        (OutputState.UP, "stream.reconnected"), codes
+    # The server got the stream again after the stall, from a keyframe, sound and picture.
+    after = read_capture(recording(records), pictures_every=10_000)
+    assert after.video_keyframe_s[0] == after.video_pts_s[0]
+    # The frame loop never waited on the stalled network, and the recording has every frame.
+    gap_s = walls.longest_gap_s(stalled_at, back_at)
+    assert gap_s < 0.5, f"the frame loop stopped for {gap_s:.2f} s while the network stalled"
+    track = read_track(kept)
+    assert_continuous(track, len(track.video_pts))
+    assert len(track.video_pts) >= len(walls.at)
+    print(f"\nstalled network: dropped {noticed_s:.1f} s after the stall (stall_s 1 s); "
+          f"longest frame gap meanwhile {gap_s * 1000:.0f} ms; recording "
+          f"{len(track.video_pts)} frames")

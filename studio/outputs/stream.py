@@ -63,6 +63,8 @@ KEYINT_S = 2.0  # what platforms ask for; a local feed to OBS joins faster with 
 KEYINT_RANGE_S = (0.5, 10.0)
 AUDIO_BITRATE_BPS = 128_000
 TS_DATAGRAM_BYTES = 1316  # seven 188-byte TS packets: one datagram fits an Ethernet frame
+SEND_BUFFER_S = 1.0  # a TCP connection's send buffer holds about this much of the stream
+MIN_SEND_BUFFER_BYTES = 64 * 1024
 TCP_RW_TIMEOUT_US = 5_000_000  # FFmpeg gives up a tcp:// or srt:// read/write after this
 RATE_WINDOW_S = 3.0
 EXAMPLES = {"udp": "udp://127.0.0.1:5000", "tcp": "tcp://127.0.0.1:5000",
@@ -247,7 +249,8 @@ class _Relay:
     on stderr: ``ready`` once connected, ``error {json}`` when it fails."""
 
     def __init__(self, url: str, datagram_bytes: int,
-                 on_sent: Callable[[int, float], None] | None = None) -> None:
+                 on_sent: Callable[[int, float], None] | None = None,
+                 send_buffer_bytes: int = 0) -> None:
         root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
@@ -259,7 +262,8 @@ class _Relay:
         assert self._proc.stdin is not None and self._proc.stderr is not None
         self._stdin: IO[bytes] = self._proc.stdin
         self._fd = self._stdin.fileno()
-        os.write(self._fd, json.dumps({"url": url, "datagram_bytes": datagram_bytes})
+        os.write(self._fd, json.dumps({"url": url, "datagram_bytes": datagram_bytes,
+                                       "send_buffer_bytes": send_buffer_bytes})
                  .encode() + b"\n")
         os.set_blocking(self._fd, False)
         self._on_sent = on_sent
@@ -369,6 +373,32 @@ def _tell(line: str) -> None:
     sys.stderr.flush()
 
 
+def cap_send_buffers(n_bytes: int) -> int:
+    """Cap the send buffer of this process's TCP sockets (the relay has one: FFmpeg's) at
+    ``n_bytes``; how many were capped. Linux lets a loopback or fast link's buffer grow to
+    4 MB, minutes of a low-bitrate stream: a network that stalls without a word would go
+    unnoticed that long, and what it held would reach viewers late. FFmpeg's RTMP passes no
+    ``send_buffer_size`` down to its TCP socket, so this is done on the socket itself."""
+    import stat
+
+    if n_bytes <= 0 or not Path("/proc/self/fd").is_dir():
+        return 0
+    capped = 0
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError, ValueError):
+            fd = int(name)
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+            sock = socket.socket(fileno=os.dup(fd))
+            try:
+                if sock.type == socket.SOCK_STREAM:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, n_bytes)
+                    capped += 1
+            finally:
+                sock.close()  # the duplicate only
+    return capped
+
+
 def relay_main() -> int:
     """The relay process: the target on stdin's first line, then the container's bytes."""
     import av
@@ -381,6 +411,7 @@ def relay_main() -> int:
                            container_options={"flush_packets": "1"})
         stream = out.add_data_stream()
         out.start_encoding()  # connects: RTMP's handshake and publish happen here
+        cap_send_buffers(int(header.get("send_buffer_bytes", 0)))
         _tell("ready")
         held = b""
         while data := stdin.read1(1 << 16):
@@ -626,6 +657,12 @@ class StreamOutput(ThreadedOutput):
         limit = max(256 * 1024, int(self.bitrate_kbps * 125 * self.backlog_s))
         return len(conn.relay.pending) > limit
 
+    def send_buffer_bytes(self) -> int:
+        """The connection's send buffer: about ``SEND_BUFFER_S`` of the stream, so a network
+        that stalls is noticed within that and ``stall_s``, whatever the bitrate."""
+        per_s = (self.bitrate_kbps * 1000 + AUDIO_BITRATE_BPS) // 8
+        return max(MIN_SEND_BUFFER_BYTES, int(per_s * SEND_BUFFER_S))
+
     def _connection(self, at_samples: int) -> _Connection | None:
         """The connection, after checking on it; a new one when it is time to try again."""
         now = time.monotonic()
@@ -658,7 +695,8 @@ class StreamOutput(ThreadedOutput):
         assert self._target is not None
         self._attempts += 1
         try:
-            relay = _Relay(self._target.url, self._target.datagram_bytes, self._meter.add)
+            relay = _Relay(self._target.url, self._target.datagram_bytes, self._meter.add,
+                           send_buffer_bytes=self.send_buffer_bytes())
         except OSError as exc:
             self._retry(f"the relay process cannot start ({exc})", now, connected=False)
             return None
