@@ -325,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "the show is then paced by the sound card's clock")
     _add_as_run_flags(app)
     app.add_argument("--operator", default="", metavar="NAME",
-                     help="the person at the desk, named in the as-run log's takeovers")
+                     help="the person at the desk, named in the as-run log's takeovers "
+                     "(wins over Settings ▸ General ▸ Operator for this run)")
     return parser
 
 

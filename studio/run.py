@@ -308,8 +308,9 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
             signal.signal(sig, handler)
     final = engine.outputs
     print(status_line(watch), file=out, flush=True)
-    why = ("stopped by signal" if stop.is_set() else "the run-down ended" if watch.ended
-           else f"--for {for_s:g} s")
+    why = (engine.failed if engine.failed else "stopped by signal" if stop.is_set()
+           else "the run-down ended" if watch.ended
+           else f"--for {for_s:g} s" if for_s is not None else "the engine stopped")
     shown_s = watch.status.elapsed_s if watch.status is not None else 0.0
     print(f"Stopped ({why}) at {_clock(shown_s)} of show time.", file=out)
     with watch.lock:
@@ -320,7 +321,8 @@ def run_live(show_path: Path, targets: list[str], *, obs_url: str | None = None,
     if watch.obs_failed:
         failed.setdefault("OBS", watch.obs_failed)
     if as_run is not None:
-        as_run.close(why, status="outputs failed" if failed else "ok",
+        as_run.close(why, status="failed" if engine.failed else
+                     "outputs failed" if failed else "ok",
                      error="; ".join(f"{name}: {reason}" for name, reason in failed.items()))
     for name, reason in failed.items():
         print(f"studio: output {name} failed: {reason}", file=err)

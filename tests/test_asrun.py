@@ -360,31 +360,135 @@ def test_studio_render_and_run_write_the_log_where_told(
     assert os.listdir(run_dir) == [day_file_name(datetime.now(UTC).date())]
 
 
-def test_each_show_on_air_in_the_window_gets_its_log(
-        write_show: Callable[..., Path], piper_voice: object, tmp_path: Path) -> None:
-    from studio.ui.app import with_as_run
+def _window(qtbot: Any, config_dir: Path, folder: Path, operator: str = "") -> Any:
+    """The studio window as `studio app` opens it (with an as-run folder), its shows real
+    LiveEngines at 320x180."""
+    from fractions import Fraction
+
+    from studio.ui.main_window import StudioWindow, live_engine_factory
+    from studio.ui.settings import Settings, SettingsStore
+
+    if not (config_dir / "settings.json").exists():
+        settings = Settings()
+        settings.audio.enabled = False  # no sound card here
+        SettingsStore(config_dir).save(settings)
+    window = StudioWindow(as_run_dir=folder, operator=operator)
+    window.engine_factory = live_engine_factory(W, H, Fraction(30), outputs=window.output_specs,
+                                                inputs=window.engine_inputs)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "config"
+    monkeypatch.setenv("LIVEHOST_CONFIG_DIR", str(directory))
+    return directory
+
+
+def test_each_show_on_air_in_the_window_gets_its_log_naming_the_operator(
+        qtbot: Any, config_dir: Path, write_show: Callable[..., Path], tmp_path: Path) -> None:
+    from PySide6.QtCore import Qt
 
     folder = tmp_path / "log"
-    engines: list[LiveEngine] = []
-
-    def factory(show: Any, path: Path | None) -> LiveEngine:  # the window's, unpaced
-        engine = LiveEngine(show, width_px=W, height_px=H, realtime=False, tts=piper_voice,  # type: ignore[arg-type]
-                            show_path=path, stop_when_ended=True)
-        engines.append(engine)
-        return engine
-
-    make = with_as_run(factory, folder, operator="Lin")  # type: ignore[arg-type]
     show_path = write_show(TINY)
+    window = _window(qtbot, config_dir, folder)
+    dialog = window.open_preferences()  # Settings ▸ Preferences ▸ General ▸ Operator
+    dialog.operator.setText("  Lin   Wei ")
+    dialog.accept()
+    assert window.settings.operator == "Lin Wei"
     for _ in range(2):  # the show goes on air twice: two runs
-        make(load_show(show_path), show_path)
-        engines[-1].run_frames(30 * 10)
-        engines[-1].close()  # the engine's end ends its log
-    deadline = time.monotonic() + 10
-    while len(of(read_records(folder), "run_end")) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+        assert window.open_show(show_path)
+        qtbot.waitUntil(lambda: window.preview.last_shown_frame_index >= 3, timeout=40_000)
+    qtbot.keyClick(window, Qt.Key.Key_F10)  # the human takes over the second run
+    qtbot.waitUntil(lambda: window.takeover.mode == "human", timeout=10_000)
+    window.close()  # it waits for the log: everything is in the file when it returns
     records = read_records(folder)
     starts, ends = of(records, "run_start"), of(records, "run_end")
     assert [r["source"] for r in starts] == ["app", "app"]
     assert [r["run"] for r in ends] == [r["run"] for r in starts]
-    assert all(r["operator"] == "Lin" for r in starts)
-    assert [r["text"] for r in of(records, "sentence")] == ["Alpha is a mug."] * 2
+    assert [r["status"] for r in ends] == ["ok", "ok"]
+    assert all(r["operator"] == "Lin Wei" for r in starts)
+    takeover = of(records, "takeover")
+    assert len(takeover) == 1 and takeover[0]["run"] == starts[1]["run"]
+    assert takeover[0]["on_air"] == {"mode": "human", "role": "human on camera",
+                                     "operator": "Lin Wei"}
+    assert json.loads((config_dir / "settings.json").read_text())["operator"] == "Lin Wei"
+
+    # `studio app --operator NAME` wins over the settings for its run.
+    again = _window(qtbot, config_dir, tmp_path / "log2", operator="Chen Jie")
+    assert again.open_show(show_path)
+    qtbot.waitUntil(lambda: again.preview.last_shown_frame_index >= 3, timeout=40_000)
+    qtbot.keyClick(again, Qt.Key.Key_F10)
+    qtbot.waitUntil(lambda: again.takeover.mode == "human", timeout=10_000)
+    again.close()
+    records = read_records(tmp_path / "log2")
+    assert of(records, "run_start")[0]["operator"] == "Chen Jie"
+    assert of(records, "takeover")[0]["on_air"]["operator"] == "Chen Jie"
+    assert again.settings.operator == "Lin Wei"  # the settings keep their own
+
+
+def test_a_window_start_that_fails_ends_its_run_failed_with_the_reason(
+        qtbot: Any, config_dir: Path, write_show: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import vispy.app
+
+    folder = tmp_path / "log"
+    show_path = write_show(TINY)
+    window = _window(qtbot, config_dir, folder)
+
+    def no_gpu(*args: Any, **kwargs: Any) -> None:  # the device boundary: no EGL context
+        raise RuntimeError("EGL: no display")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(vispy.app, "Canvas", no_gpu)
+        assert window.open_show(show_path)  # it goes on air, and the engine gives up
+        qtbot.waitUntil(lambda: "DID NOT START" in window.program_state.text(),
+                        timeout=40_000)
+        # The engine's end is on record without the window closing.
+        qtbot.waitUntil(lambda: folder.exists() and bool(of(read_records(folder), "run_end")),
+                        timeout=5000)
+        records = read_records(folder)
+        ends = of(records, "run_end")
+        assert len(ends) == 1 and ends[0]["status"] == "failed", ends
+        assert "cannot go on air" in ends[0]["reason"]
+        assert "OpenGL" in ends[0]["reason"]
+        assert of(records, "problem")[0]["code"] == "show.start_failed"
+
+    # The engine cannot even start its thread (the system refuses one): the run that the
+    # log began ends failed too, with the reason the operator was shown.
+    def no_thread(self: LiveEngine) -> None:
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LiveEngine, "start", no_thread)
+        assert not window.open_show(show_path)
+        assert "can't start new thread" in window.files.last_dialog.informativeText()
+    window.close()
+    records = read_records(folder)
+    starts, ends = of(records, "run_start"), of(records, "run_end")
+    assert len(starts) == len(ends) == 2
+    assert [r["run"] for r in ends] == [r["run"] for r in starts]
+    assert ends[1]["status"] == "failed"
+    assert ends[1]["reason"] == "the show could not go on air: can't start new thread"
+
+
+def test_studio_run_whose_engine_fails_to_start_ends_its_run_failed(
+        write_show: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import vispy.app
+
+    def no_gpu(*args: Any, **kwargs: Any) -> None:  # the device boundary: no EGL context
+        raise RuntimeError("EGL: no display")
+
+    monkeypatch.setattr(vispy.app, "Canvas", no_gpu)
+    folder, err = tmp_path / "log", io.StringIO()
+    code = run_live(write_show(TINY), [str(tmp_path / "run.mp4")], size=(W, H),
+                    status_every_s=60, as_run_dir=folder, out=io.StringIO(), err=err)
+    assert code == 1
+    assert "cannot go on air" in err.getvalue()
+    ends = of(read_records(folder), "run_end")
+    assert len(ends) == 1 and ends[0]["status"] == "failed"
+    assert "cannot go on air" in ends[0]["reason"] and "OpenGL" in ends[0]["reason"]

@@ -416,6 +416,48 @@ def test_broken_or_unknown_settings_reset_with_a_warning(qtbot: Any, config_dir:
     assert any("quick_phrases" in w for w in store.warnings)
 
 
+def test_the_operators_name_is_a_setting_and_old_files_gain_it(
+        qtbot: Any, config_dir: Path) -> None:
+    config_dir.mkdir(parents=True)
+    path = config_dir / "settings.json"
+    path.write_text(json.dumps({"schema_version": 5, "recent_files": ["/a.toml"],
+                                "language": "en"}), encoding="utf-8")
+    store = SettingsStore()
+    loaded = store.load()
+    assert store.warnings == []  # v5 had no name: none, silently
+    assert loaded.operator == "" and loaded.recent_files == ["/a.toml"]
+
+    window = StudioWindow()
+    qtbot.addWidget(window)
+    dialog = window.open_preferences()
+    assert dialog is not None
+    assert dialog.tabs.tabText(0) == "General" and dialog.operator.text() == ""
+    assert "as-run log" in dialog.operator_note.text()
+    dialog.operator.setText(" Lin \t Wei ")
+    dialog.accept()
+    window.close()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["schema_version"] == SCHEMA_VERSION == 6
+    assert data["operator"] == "Lin Wei"
+    assert data["recent_files"] == ["/a.toml"]
+
+    # `studio app --operator` wins for its run; the page shows the saved name, and says so.
+    override = StudioWindow(operator="Chen Jie")
+    qtbot.addWidget(override)
+    dialog = override.open_preferences()
+    assert dialog is not None
+    assert dialog.operator.text() == "Lin Wei"
+    assert "This run uses Chen Jie, given with --operator." in dialog.operator_note.text()
+    dialog.reject()
+    override.close()
+
+    path.write_text(json.dumps({"schema_version": 6, "operator": 42}), encoding="utf-8")
+    assert store.load().operator == "" and any("operator" in w for w in store.warnings)
+    path.write_text(json.dumps({"schema_version": 6, "operator": "x" * 100}),
+                    encoding="utf-8")
+    assert store.load().operator == "x" * 80 and any("shortened" in w for w in store.warnings)
+
+
 def test_help_overlay_lists_every_action_and_typing_does_not_fire_shortcuts(
         qtbot: Any, config_dir: Path) -> None:
     window = StudioWindow()

@@ -223,7 +223,7 @@ def test_settings_pages_round_trip_migrate_v2_and_keep_secrets_private(
 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds secrets: owner only
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["schema_version"] == SCHEMA_VERSION == 5
+    assert data["schema_version"] == SCHEMA_VERSION == 6
     assert data["outputs"]["stream_targets"] == [rtmp, "udp://127.0.0.1:5004"]
     assert data["obs"] == {"enabled": True, "url": "ws://127.0.0.1:4466",
                            "password": OBS_SECRET}

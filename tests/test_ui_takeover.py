@@ -273,7 +273,7 @@ def test_the_settings_page_previews_the_camera_and_meters_the_microphone(
     window.close()
 
     data = json.loads((config_dir / "settings.json").read_text(encoding="utf-8"))
-    assert data["schema_version"] == SCHEMA_VERSION == 5
+    assert data["schema_version"] == SCHEMA_VERSION == 6
     assert data["inputs"] == {"camera": str(media["video"]), "microphone": str(media["silence"]),
                               "takeover_mode": "puppet", "crossfade_s": 0.5}
     again = StudioWindow()
@@ -306,7 +306,7 @@ def test_old_settings_migrate_and_bad_input_settings_reset(tmp_path: Path) -> No
     assert loaded.inputs == InputSettings("", "", "human", 0.2)
     assert loaded.recent_files == ["/shows/a.toml"] and loaded.audio.volume_percent == 80
     store.save(loaded)
-    assert json.loads(path.read_text())["schema_version"] == 5
+    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION
 
     path.write_text(json.dumps({"schema_version": 4, "inputs": {
         "camera": 3, "microphone": " default ", "takeover_mode": "robot",
@@ -316,8 +316,8 @@ def test_old_settings_migrate_and_bad_input_settings_reset(tmp_path: Path) -> No
     assert len(store.warnings) == 3
     assert any("takeover_mode" in w for w in store.warnings)
 
-    path.write_text(json.dumps({"schema_version": 6}), encoding="utf-8")
-    assert store.load() == Settings() and "6" in store.warnings[0]
+    path.write_text(json.dumps({"schema_version": SCHEMA_VERSION + 1}), encoding="utf-8")
+    assert store.load() == Settings() and str(SCHEMA_VERSION + 1) in store.warnings[0]
 
 
 def test_help_overlay_and_menus_list_the_mode_keys(qtbot: Any, config_dir: Path) -> None:

@@ -437,8 +437,10 @@ class AsRunLog:
             self._put("rundown_ended", self._at(event.end_samples))
         elif isinstance(event, RunEnded):
             self._end_samples = event.end_samples
-            if self.end_on_run_ended:
-                self.end_run(event.reason or "the engine stopped", end_samples=event.end_samples)
+            if self.end_on_run_ended:  # a failed engine's run is on record as failed, and why
+                self.end_run(event.reason or event.error or "the engine stopped",
+                             end_samples=event.end_samples,
+                             status="failed" if event.error else "ok")
 
     def _outputs_changed(self, event: OutputsChanged) -> None:
         """Each output's state and reason as they change (not its counters)."""

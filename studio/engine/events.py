@@ -87,10 +87,13 @@ class RecordingStarted:
 
 @dataclass(frozen=True, slots=True)
 class RunEnded:
-    """The engine (or a render) stopped: its last frame ended at ``end_samples``."""
+    """The engine (or a render) stopped: its last frame ended at ``end_samples``.
+    ``error``: why it stopped by itself when it failed (it could not start, or kept
+    failing); "" when it stopped as asked or its run ended."""
 
     end_samples: int
     reason: str = ""
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)

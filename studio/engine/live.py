@@ -656,7 +656,8 @@ class LiveEngine:
             self._run_paced()
         finally:
             self._running = False
-            self._emit(RunEnded(self.clock.frame_start_sample(self._frame_index)))
+            self._emit(RunEnded(self.clock.frame_start_sample(self._frame_index),
+                                error=self.failed))
             self._done.set()
 
     def _run_paced(self) -> None:

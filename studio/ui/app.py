@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from studio.ui.main_window import EngineFactory, StudioWindow, live_engine_factory
+from studio.ui.main_window import StudioWindow, live_engine_factory
 from studio.ui.theme import apply_dark_theme
 
 
@@ -27,23 +27,6 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def with_as_run(factory: EngineFactory, folder: Path, operator: str = "") -> EngineFactory:
-    """Each show that goes on air gets its as-run log (``studio.engine.asrun``) in
-    ``folder``; the engine's end closes it."""
-    from typing import cast
-
-    from studio.engine.asrun import AsRunLog, LiveSource
-    from studio.show.model import Show
-    from studio.ui.bridge import Engine
-
-    def make(show: Show, path: Path | None) -> Engine:
-        engine = factory(show, path)
-        AsRunLog(folder).attach(cast(LiveSource, engine), source="app", operator=operator)
-        return engine
-
-    return make
-
-
 def run_app(show_path: Path | None = None, *, width_px: int = 1280, height_px: int = 720,
             fps: Fraction = Fraction(30), audio_device: str | None = None,
             camera: str | None = None, mic: str | None = None,
@@ -54,14 +37,15 @@ def run_app(show_path: Path | None = None, *, width_px: int = 1280, height_px: i
     crossfade from Settings ▸ Inputs; ``audio_device`` names the
     sound device and wins over the settings' choice; ``camera`` and ``mic`` (``--camera``/
     ``--mic`` text) likewise win over Settings ▸ Inputs for this run. ``as_run_dir``: where
-    each run's as-run log goes (None: none)."""
+    each run's as-run log goes (None: none); ``operator`` (``--operator``) names the person
+    at the desk in it, over Settings ▸ General ▸ Operator. Each show on air is supervised
+    (``StudioWindow``)."""
     app = create_application()
-    window = StudioWindow(audio_device=audio_device, camera=camera, mic=mic)
+    window = StudioWindow(audio_device=audio_device, camera=camera, mic=mic,
+                          as_run_dir=as_run_dir, operator=operator)
     window.engine_factory = live_engine_factory(width_px, height_px, fps,
                                                 outputs=window.output_specs,
                                                 inputs=window.engine_inputs)
-    if as_run_dir is not None:
-        window.engine_factory = with_as_run(window.engine_factory, as_run_dir, operator)
     window.show()
     if show_path is not None:
         window.open_show(show_path)

@@ -151,6 +151,15 @@ COMMAND_NAMES: dict[str, str] = {
 # English templates for codes whose engine message names internals (a class name): used
 # when the catalog has no ``problem:<code>`` of its own.
 UI_TEMPLATES: dict[str, str] = {"command.refused": N_("{command} was refused: {error}")}
+# Fixes the window gives instead of the engine's, where the engine's is for `studio run`
+# under a service manager (its watchdog restarts the process): in the window the operator
+# is the one to act.
+UI_FIXES: dict[str, str] = {
+    "engine.stalled": N_("The outputs hold the picture meanwhile. If the show does not move "
+                         "again within a minute, close it and open it again."),
+    "engine.failed": N_("Open the show again; if it keeps failing, quit and start the "
+                        "studio again."),
+}
 
 
 def _arg(name: str, value: str) -> str:
@@ -172,6 +181,7 @@ def problem_text(problem: Problem) -> tuple[str, str]:
     code = problem.code
     # An argument's value may itself be a catalog word ("standby" -> "arg:standby").
     args: Mapping[str, str] = {name: _arg(name, value) for name, value in problem.args}
+    english_fix = UI_FIXES.get(code, problem.fix)
     template = _catalog.get(f"problem:{code}") if code else None
     if template is None and code in UI_TEMPLATES:
         template = tr(UI_TEMPLATES[code])
@@ -179,11 +189,11 @@ def problem_text(problem: Problem) -> tuple[str, str]:
         fix_template = _catalog.get(f"problem:{code}:fix")
         try:
             message = template.format(**args)
-            fix = fix_template.format(**args) if fix_template is not None else tr(problem.fix)
+            fix = fix_template.format(**args) if fix_template is not None else tr(english_fix)
             return message, fix
         except (KeyError, IndexError, ValueError):
             pass  # args that do not fit the template: the English text below
-    return tr(problem.message), tr(problem.fix)
+    return tr(problem.message), tr(english_fix)
 
 
 def _install_qt_translators() -> None:

@@ -72,6 +72,16 @@ CATALOG: dict[str, str] = {
         "正在直播。退出会停止节目输出（录制会正常结束并保存）。\n\n停止直播并退出吗？",
     "A show is on air. Stop the show and quit?": "正在直播。停止直播并退出吗？",
     "The language changes when the studio starts again.": "界面语言将在下次启动工作室时更改。",
+    "Operator": "操作员",
+    "your name (empty: none is recorded)": "您的姓名（留空则不记录）",
+    "Written in the as-run log as who is on air when you take over.":
+        "您接管直播时，播出记录会写入这个姓名，记为出镜的人。",
+    "This run uses {name}, given with --operator.": "本次运行使用 --operator 指定的 {name}。",
+    "The outputs hold the picture meanwhile. If the show does not move again within a minute, "
+    "close it and open it again.":
+        "输出暂时保持当前画面。如果一分钟内直播仍未恢复，请关闭直播后重新打开。",
+    "Open the show again; if it keeps failing, quit and start the studio again.":
+        "请重新打开直播；如果仍然反复出错，请退出并重新启动工作室。",
     "Could not save settings: {error}": "无法保存设置：{error}",
     "Check that {folder} is writable": "请检查 {folder} 是否可写",
     "The {which} in the settings cannot be used: {error}": "设置中的{which}无法使用：{error}",
@@ -460,10 +470,8 @@ CATALOG: dict[str, str] = {
     "problem:restart.given_up": "{component} {name} 短时间内多次重启，已停止重试",
     "problem:restart.given_up:fix": "请查看日志并重新开播",
     "problem:engine.stalled": "画面循环停顿（第 {frame} 帧）",
-    "problem:engine.stalled:fix": "输出保持当前画面；看门狗超时后服务管理器会重启工作室",
     "problem:engine.recovered": "画面循环已恢复正常",
     "problem:engine.failed": "直播引擎反复出错，已停止：{error}",
-    "problem:engine.failed:fix": "服务管理器会重新启动直播",
     "problem:voice.line_skipped": "语音两次都没能说出“{text}”，已跳过",
     "problem:voice.line_skipped:fix": "直播继续下一句",
     "problem:voice.reload_failed": "语音无法重新加载：{error}",

@@ -2,6 +2,12 @@
 
 This module only wires things together: each panel is its own module, every control comes
 from the ACTIONS table, and every operator intent becomes a command for the engine.
+
+Each show the window puts on air is watched by the supervisor (``studio.engine.supervisor``),
+as ``studio run`` is: it restarts a voice worker, renderer or output that fails, then the
+engine, and its Problems reach the banner through the engine. With an as-run folder, each
+show on air also keeps its as-run log (``studio.engine.asrun``), which the window ends and
+writes out when the show goes off air, whether it ran or failed to start.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import base64
 import functools
 import logging
 import platform
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -88,7 +95,9 @@ from studio.ui.takeover_panel import TakeoverPanel
 from studio.ui.teleprompter import TeleprompterPanel
 
 if TYPE_CHECKING:
+    from studio.engine.asrun import AsRunLog
     from studio.engine.live import LiveEngine
+    from studio.engine.supervisor import Supervisor, Thresholds
     from studio.obs.controller import ObsController
     from studio.obs.setup import ObsProgramSource
     from studio.obs.state import ObsState
@@ -169,7 +178,11 @@ class StudioWindow(QMainWindow):
     def __init__(self, store: SettingsStore | None = None, *,
                  engine_factory: EngineFactory | None = None,
                  audio_device: str | None = None, camera: str | None = None,
-                 mic: str | None = None) -> None:
+                 mic: str | None = None, as_run_dir: Path | None = None,
+                 operator: str = "") -> None:
+        """``as_run_dir``: where each show on air keeps its as-run log (None: none);
+        ``operator`` (``studio app --operator``) names the person at the desk for this run
+        and wins over Settings ▸ General ▸ Operator."""
         super().__init__()
         self.setWindowTitle(tr("LiveHost Studio"))
         self.setObjectName("StudioWindow")
@@ -180,6 +193,11 @@ class StudioWindow(QMainWindow):
         self.audio_device = audio_device  # `studio app --audio-device`: wins over settings
         self.camera_override = camera  # likewise a camera or microphone given on the command
         self.mic_override = mic  # line (not saved: the settings keep their own choice)
+        self.as_run_dir = as_run_dir
+        self.operator_override = " ".join(operator.split())
+        self.as_run: AsRunLog | None = None  # the as-run log of the show on air
+        self.supervisor: Supervisor | None = None  # watches the engine on air (a LiveEngine)
+        self.supervisor_thresholds: Thresholds | None = None  # None: the supervisor's own
         self.engine_factory = engine_factory or live_engine_factory(
             outputs=self.output_specs, inputs=self.engine_inputs)
         self.bridge = EngineBridge(self)
@@ -457,7 +475,8 @@ class StudioWindow(QMainWindow):
         dialog = SettingsDialog(self, effective_keys(s.key_overrides), s.quick_phrases,
                                 self.menu_keys, outputs=s.outputs, audio=s.audio, obs=s.obs,
                                 audio_devices=list_audio_devices(), inputs=s.inputs,
-                                language=s.language)
+                                language=s.language, operator=s.operator,
+                                operator_override=self.operator_override)
         dialog.volume_changed.connect(self._send_volume)
         dialog.test_tone_requested.connect(lambda: self.send(PlayTestTone()))
 
@@ -471,6 +490,9 @@ class StudioWindow(QMainWindow):
             language, s.language = s.language, dialog.language_setting()
             if s.language != language:
                 self.note(tr("The language changes when the studio starts again."))
+            s.operator = dialog.operator_setting()
+            if self.as_run is not None:  # the show on air: later takeovers name who is here now
+                self.as_run.operator = self.operator_name()
             inputs_before, s.inputs = s.inputs, dialog.inputs_settings()
             self.apply_input_settings()
             self.send_input_changes(inputs_before, s.inputs)
@@ -487,6 +509,11 @@ class StudioWindow(QMainWindow):
         dialog.rejected.connect(rejected)
         dialog.show()  # non-modal: a modal dialog would block the takeover key
         return dialog
+
+    def operator_name(self) -> str:
+        """Who is at the desk, for the as-run log: ``--operator`` if given, else the
+        settings' name ("" when neither names anyone)."""
+        return self.operator_override or self.settings.operator
 
     def output_specs(self) -> list[OutputSpec]:
         """What a show goes on air with (the settings, and ``--audio-device`` if given)."""
@@ -585,6 +612,7 @@ class StudioWindow(QMainWindow):
             try:
                 specs = self.output_specs()
                 engine = self.engine_factory(show, path)
+                self.as_run = self._as_run_for(engine)  # its run_start: before anything runs
                 self.bridge.attach(engine)
                 if self.settings.standby_image:
                     engine.send(SetStandbyImage(Path(self.settings.standby_image)))
@@ -593,11 +621,15 @@ class StudioWindow(QMainWindow):
                     engine.send(SetAudioVolume(audio.volume, audio.muted))
                 self.outputs_panel.set_targets(specs)
                 self._start_obs(engine)
+                self.supervisor = self._supervisor_for(engine)  # it listens from the start
                 engine.start()
             except Exception as exc:
-                self.bridge.detach()
+                _LOG.exception("the show could not go on air")
+                self.stop_show(failed=f"the show could not go on air: {exc}")
                 self.files.error_dialog(tr("The show could not go on air"), str(exc))
                 return False
+            if self.supervisor is not None:
+                self.supervisor.start()  # it watches an engine that runs
         finally:
             QApplication.restoreOverrideCursor()
         self.show_path = path
@@ -611,9 +643,44 @@ class StudioWindow(QMainWindow):
         self.apply_settings_keys()  # the quick phrases follow the show's language
         return True
 
-    def stop_show(self) -> None:
+    def stop_show(self, *, failed: str = "") -> None:
+        """Take the show off air: the supervisor first (it must not restart what is being
+        stopped), OBS, the engine (a recording is finished), then the as-run log is written
+        out. ``failed``: why the show could not go on air (its engine never ran)."""
+        supervisor, self.supervisor = self.supervisor, None
+        if supervisor is not None:
+            supervisor.stop()
         self._stop_obs()
         self.bridge.detach()
+        run_log, self.as_run = self.as_run, None
+        if run_log is not None:
+            # An engine that ran has ended the run itself (its RunEnded: ok, or failed and
+            # why), and this only waits for the records to be written; one that never
+            # started, or did not stop, has not: its run ends here, failed.
+            run_log.close(failed or "the engine did not stop when the show went off air",
+                          status="failed")
+
+    def _as_run_for(self, engine: Engine) -> AsRunLog | None:
+        """The as-run log of ``engine``'s run (with an as-run folder): its first record now,
+        each takeover naming ``operator_name``; problems writing it reach the banner."""
+        if self.as_run_dir is None:
+            return None
+        from studio.engine.asrun import AsRunLog, LiveSource
+
+        run_log = AsRunLog(self.as_run_dir)
+        run_log.attach(cast(LiveSource, engine), source="app", operator=self.operator_name())
+        return run_log
+
+    def _supervisor_for(self, engine: Engine) -> Supervisor | None:
+        """A supervisor for the real engine (as ``studio run`` has); an engine of another
+        kind (a test's) has none. Not started yet: ``start_show`` starts it once the engine
+        runs."""
+        live = sys.modules.get("studio.engine.live")  # not imported: no LiveEngine exists
+        if live is None or not isinstance(engine, live.LiveEngine):
+            return None
+        from studio.engine.supervisor import Supervisor
+
+        return Supervisor(cast("LiveEngine", engine), self.supervisor_thresholds)
 
     def close_show(self, *, ask_on_air: bool = True) -> bool:
         """File ▸ Close show / Go off air: asks first while on air, and for unsaved edits."""

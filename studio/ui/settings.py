@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 _LOG = logging.getLogger("studio.ui")
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 LANGUAGES = ("system", "en", "zh_CN")  # the window's language: the system's, or one named
 OBS_PASSWORD_ENV = "LIVEHOST_OBS_PASSWORD"
 DEFAULT_OBS_URL = "ws://127.0.0.1:4455"
@@ -37,6 +37,7 @@ VOLUME_RANGE_PERCENT = (0, 200)
 TAKEOVER_MODES = ("human", "puppet")  # what the takeover key switches to from the AI
 SETTINGS_FILE = "settings.json"
 MAX_RECENT = 10
+MAX_OPERATOR_CHARS = 80  # the name of the person at the desk (the as-run log's takeovers)
 APP_DIR_NAME = "livehost-studio"
 
 
@@ -164,6 +165,7 @@ class Settings:
     obs: ObsSettings = field(default_factory=ObsSettings)
     inputs: InputSettings = field(default_factory=InputSettings)
     language: str = "system"  # one of LANGUAGES; applied when the window starts
+    operator: str = ""  # who is at the desk: named in the as-run log's takeovers
 
     def add_recent(self, path: Path) -> None:
         text = str(path.resolve())
@@ -206,7 +208,8 @@ def _migrate(data: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
     nothing, so that step is silent. v4 added the camera, microphone, takeover mode and
     crossfade (``inputs``); a v3 file gains their defaults (no camera, no microphone, human,
     0.2 s), silently too. v5 added the window's language: a v4 file follows the system
-    locale ("system"), as before, silently."""
+    locale ("system"), as before, silently. v6 added the operator's name (the as-run log's
+    takeovers): a v5 file has none (""), as before, silently."""
     data = dict(data)
     if data.get("schema_version") == 1:
         data["teleprompter"] = {
@@ -228,6 +231,10 @@ def _migrate(data: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
         data["language"] = "system"
         data["schema_version"] = 5
         _LOG.info("settings upgraded from schema 4 to 5")
+    if data.get("schema_version") == 5:
+        data["operator"] = ""
+        data["schema_version"] = 6
+        _LOG.info("settings upgraded from schema 5 to 6")
     return data
 
 
@@ -273,7 +280,20 @@ def _from_json(data: dict[str, Any], warnings: list[str]) -> Settings:
                         "and was reset to system.")
         language = "system"
     s.language = language
+    s.operator = operator_name(take("operator", str, ""), warnings)
     return s
+
+
+def operator_name(text: str, warnings: list[str] | None = None) -> str:
+    """A name as the as-run log records it: one line, spaces collapsed, at most
+    ``MAX_OPERATOR_CHARS`` characters (a longer one is cut, with a warning)."""
+    name = " ".join(text.split())
+    if len(name) > MAX_OPERATOR_CHARS:
+        if warnings is not None:
+            warnings.append(f"Setting operator is longer than {MAX_OPERATOR_CHARS} characters "
+                            "and was shortened.")
+        name = name[:MAX_OPERATOR_CHARS].rstrip()
+    return name
 
 
 def _field(section: str, data: dict[str, Any], key: str, kind: type, default: Any,

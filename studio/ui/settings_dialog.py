@@ -1,5 +1,6 @@
-"""Preferences: hotkeys (conflicts refused), quick phrases, outputs, audio, inputs (camera and
-microphone, with a live preview and a level meter) and OBS.
+"""Preferences: the language and the operator's name, hotkeys (conflicts refused), quick
+phrases, outputs, audio, inputs (camera and microphone, with a live preview and a level
+meter) and OBS.
 
 Secrets typed here stay out of sight: a stream target is listed with its key hidden once
 added, and the OBS password field never echoes. The volume acts at once (the operator is
@@ -55,6 +56,7 @@ from studio.ui.inputs_panel import InputsPage
 from studio.ui.settings import (
     DEFAULT_OBS_URL,
     LANGUAGES,
+    MAX_OPERATOR_CHARS,
     OBS_PASSWORD_ENV,
     STREAM_BITRATE_RANGE_KBPS,
     VOLUME_RANGE_PERCENT,
@@ -62,6 +64,7 @@ from studio.ui.settings import (
     InputSettings,
     ObsSettings,
     OutputSettings,
+    operator_name,
     stream_spec,
 )
 
@@ -101,9 +104,14 @@ class SettingsDialog(QDialog):
                  inputs: InputSettings | None = None,
                  cameras: Sequence[CameraInfo] | None = None,
                  microphones: Sequence[MicrophoneInfo] | None = None,
-                 language: str = "system") -> None:
+                 language: str = "system", operator: str = "",
+                 operator_override: str = "") -> None:
+        """``operator``: the name the settings hold; ``operator_override``: the one
+        ``studio app --operator`` gives this run (it wins; the page says so)."""
         super().__init__(parent)
         self._language_before = language if language in LANGUAGES else "system"
+        self._operator_before = operator
+        self._operator_override = operator_override
         self._reserved = reserved or {}  # menu keys (title -> key) actions may not take
         self._outputs = replace(outputs or OutputSettings())
         self._targets = list(self._outputs.stream_targets)  # raw, keys included: never shown
@@ -198,7 +206,22 @@ class SettingsDialog(QDialog):
         self.language_note = _note_label(tr("The new language shows when the studio starts "
                                             "again; the show on air is not affected."))
         form.addRow(self.language_note)
+        self.operator = QLineEdit(self._operator_before)
+        self.operator.setObjectName("operator")
+        self.operator.setMaxLength(MAX_OPERATOR_CHARS)
+        self.operator.setPlaceholderText(tr("your name (empty: none is recorded)"))
+        form.addRow(tr("Operator"), self.operator)
+        note = tr("Written in the as-run log as who is on air when you take over.")
+        if self._operator_override:
+            note += " " + tr("This run uses {name}, given with --operator.",
+                             name=self._operator_override)
+        self.operator_note = _note_label(note)
+        form.addRow(self.operator_note)
         return tab
+
+    def operator_setting(self) -> str:
+        """The operator's name as typed (one line, spaces collapsed; "" for none)."""
+        return operator_name(self.operator.text())
 
     def language_setting(self) -> str:
         """"system", "en" or "zh_CN": the window's language from the next start."""
