@@ -532,3 +532,43 @@ def test_cli_app_reports_a_bad_show_without_opening_a_window(
 
     assert main(["app", str(write_show(BAD_SHOW, "bad.toml"))]) == 2
     assert "price" in capsys.readouterr().err
+
+
+def test_a_plugin_licence_is_shown_when_its_show_opens_non_commercial_as_a_warning(
+        studio: StudioWindow, write_show: Callable[..., Path], tmp_path: Path,
+        qtbot: Any) -> None:
+    """The licence `studio check` prints is in the window too: a non-commercial model's
+    terms as a warning in the banner (amber), in the window's language; a permissive one as
+    a note in the status bar; the warning goes when a show without it is opened."""
+    from studio.engine.events import Problem
+    from studio.ui import i18n
+    from studio.ui.status_panel import ProblemBanner
+    from tests.test_neural_avatar import make_plugin, wav2lip_manifest
+
+    make_plugin(tmp_path / "nc", wav2lip_manifest(licence="CC-BY-NC-4.0", name="Lips NC"))
+    make_plugin(tmp_path / "mit", wav2lip_manifest(licence="MIT", name="Lips MIT"))
+
+    def show_with(avatar: str, name: str) -> Path:
+        return write_show(TEST_SHOW + f'\n[host]\navatar = "{avatar}"\n', name)
+
+    banner: ProblemBanner = studio.banner
+    assert studio.open_show(show_with("nc", "nc.toml"))
+    assert banner.isVisible()
+    newest: Problem = banner.history[-1][1]
+    assert newest.severity == "warning" and newest.code == "avatar.licence_non_commercial"
+    assert "CC-BY-NC-4.0: not for commercial streams" in banner.text
+    assert "'Lips NC' may not be used for selling" in banner.text
+    assert "ProblemBanner { background: #3a2a0c" in banner.styleSheet()  # amber: a warning
+    # A permissive licence: a note in the status bar; the warning leaves the banner.
+    assert studio.open_show(show_with("mit", "mit.toml"))
+    assert "Lips MIT: licence MIT" in studio.statusBar().currentMessage()
+    assert all(p.code != "avatar.licence_non_commercial" for _, p in banner.history)
+    # In Chinese the warning reads in Chinese.
+    try:
+        i18n.set_language(i18n.CHINESE)
+        assert studio.open_show(show_with("nc", "nc.toml"))
+        assert "CC-BY-NC-4.0：不可用于商业直播" in banner.text
+        assert "模型“Lips NC”不得用于带货" in banner.text
+    finally:
+        i18n.set_language(i18n.ENGLISH)
+    studio.stop_show()

@@ -8,6 +8,10 @@ compositor, the render, the live engine and ``studio check`` never name a class.
 
 An avatar draws itself into the bound framebuffer (premultiplied alpha over what is there),
 inside the host's rectangle, for one frame's face parameters, on the GL thread that made it.
+An avatar that hears the voice (a Wav2Lip-style model) says how much of the program's sound
+around each frame it needs (``audio_window_s``); the engine hands it that sound with the
+frame (:class:`FrameAudio`: what went on air before the frame, the speech placed after it).
+The stylised host and the photo avatar need none: the face parameters drive them.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+
 from studio.core.errors import StudioError
+from studio.core.media import AudioChunk, FloatAudio
 from studio.core.rects import Rect
 
 if TYPE_CHECKING:
@@ -27,11 +34,42 @@ if TYPE_CHECKING:
 DEFAULT_AVATAR = "default"
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class FrameAudio:
+    """The program's sound around one frame, for an avatar that hears the voice: ``sound``
+    (mono float32 on the engine clock) covers the avatar's ``audio_window_s`` around
+    ``frame_start_samples``: before the frame, what went on air (the AI's voice, the
+    microphone while a human speaks); from the frame on, the speech the program has placed
+    (not on air yet). Samples outside it read as silence."""
+
+    frame_start_samples: int
+    sound: AudioChunk
+
+    def between(self, start: int, end: int) -> FloatAudio:
+        """Samples [start, end) on the engine clock (silence where the window has none)."""
+        out = np.zeros(max(0, end - start), np.float32)
+        s = self.sound
+        lo, hi = max(start, s.pts_samples), min(end, s.end_samples)
+        if lo < hi:
+            out[lo - start:hi - start] = s.samples[lo - s.pts_samples:hi - s.pts_samples]
+        return out
+
+
+NO_AUDIO_WINDOW = (0.0, 0.0)
+
+
 class Avatar(Protocol):
     """What the compositor needs from a host avatar."""
 
-    def draw(self, params: FaceParams, rect_px: Rect, frame_size_px: tuple[int, int]) -> None:
-        """Draw the host for ``params`` into ``rect_px`` of the bound framebuffer."""
+    @property
+    def audio_window_s(self) -> tuple[float, float]:
+        """How much of the program's sound each ``draw`` needs, in seconds before and after
+        the frame's start; ``NO_AUDIO_WINDOW``: none (the face parameters drive it)."""
+
+    def draw(self, params: FaceParams, rect_px: Rect, frame_size_px: tuple[int, int],
+             audio: FrameAudio | None = None) -> None:
+        """Draw the host for ``params`` into ``rect_px`` of the bound framebuffer; ``audio``:
+        the program's sound around the frame (``audio_window_s`` of it; None: silence)."""
 
     def damage_rect_px(self, params: FaceParams, rect_px: Rect) -> Rect:
         """The part of ``rect_px`` that drawing ``params`` changes since the last draw
@@ -46,6 +84,22 @@ class AvatarRefused(StudioError):
 
 
 @dataclass(frozen=True, slots=True)
+class AvatarNotice:
+    """Something the user must be told about an avatar though nothing stops it going on air
+    (a model's licence). ``text``: the English line (``studio check``'s ``note:``);
+    ``code`` and ``args`` let the window say it in its language; ``warning``: it limits
+    what the avatar may be used for (non-commercial terms), shown as a warning."""
+
+    text: str
+    code: str = ""
+    args: tuple[tuple[str, str], ...] = ()
+    warning: bool = False
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
 class AvatarKind:
     """One kind of avatar: ``probe(folder)`` says whether the folder is this kind's;
     ``check(folder)`` lists what is wrong with it (empty: it can go on air); ``load``
@@ -56,7 +110,7 @@ class AvatarKind:
     check: Callable[[Path], list[str]]
     load: Callable[[Path, Host], Avatar]
     # What the user must be told even when nothing is wrong (a model's licence terms).
-    notices: Callable[[Path], list[str]] = lambda folder: []
+    notices: Callable[[Path], list[AvatarNotice]] = lambda folder: []
 
 
 _KINDS: dict[str, AvatarKind] = {}
@@ -111,8 +165,9 @@ def avatar_problems(host: Host, base_dir: Path | None) -> list[str]:
     return kind.check(folder)
 
 
-def avatar_notices(host: Host, base_dir: Path | None) -> list[str]:
-    """What ``studio check`` shows about the show's avatar besides its problems."""
+def avatar_notices(host: Host, base_dir: Path | None) -> list[AvatarNotice]:
+    """What ``studio check`` and the window show about the show's avatar besides its
+    problems."""
     try:
         kind, folder = resolve_avatar(host, base_dir)
     except AvatarRefused:

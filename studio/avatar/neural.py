@@ -16,13 +16,11 @@ maps the output back to RGB pixels, blends it into the portrait with a feathered
 weight rises smoothly over ``feather_px``, so there is no step at the crop's edge), and draws
 the portrait as one texture (only the changed rows re-uploaded) into the host's rectangle.
 
-The mel window: the Avatar interface hands the avatar only FaceParams per frame, not the
-voice's samples, so the window is *synthesised* from the mouth parameters of the last frames
-(energy from jaw opening, formant-like bands from the lip shape, in the project's log-mel
-bins: :mod:`studio.face.audio_features`). It is causal (the frame and the ones before it). A
-wav2lip model trained on real speech will lip-sync less precisely from it than from the
-recorded voice; feeding the real audio needs the engine to hand each frame's samples to the
-avatar, a change of the Avatar interface left to the lead.
+The mel window is computed from the program's sound: a wav2lip avatar asks for the sound
+around each frame (``audio_window_s``, from the manifest's ``"mel"`` settings and
+``sizes.mel_frames``) and the engine hands it with the frame (the render and the live engine
+alike: :class:`studio.avatar.base.FrameAudio`); :mod:`studio.avatar.mel` turns it into the
+mel spectrogram exactly as Wav2Lip's ``audio.py`` does (its settings are the defaults).
 
 The licence is part of the manifest and is shown (``licence_notice``, logged on load, in
 :func:`plugin_notices`); a non-commercial licence gives a warning such as
@@ -45,7 +43,15 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from studio.avatar.base import AvatarKind, AvatarRefused, register_avatar_kind
+from studio.avatar.base import (
+    NO_AUDIO_WINDOW,
+    AvatarKind,
+    AvatarNotice,
+    AvatarRefused,
+    FrameAudio,
+    register_avatar_kind,
+)
+from studio.avatar.mel import MelSpec, MelWindow
 from studio.core.accel import (
     available_providers,
     log_provider_once,
@@ -53,7 +59,6 @@ from studio.core.accel import (
     short_provider_name,
 )
 from studio.core.rects import Rect
-from studio.face.audio_features import N_MELS
 from studio.face.params import FaceParams
 
 if TYPE_CHECKING:
@@ -67,8 +72,6 @@ U8 = npt.NDArray[np.uint8]
 FACE_FIELDS = tuple(f.name for f in fields(FaceParams))
 DEFAULT_MOTION = ("jaw_open", "lip_pucker", "lip_stretch", "smile", "blink_left",
                   "blink_right", "head_yaw_rad", "head_pitch_rad", "head_roll_rad")
-MEL_FLOOR_DB = -60.0  # digital silence in the project's log-mel (power floor 1e-6)
-MEL_CEIL_DB = 40.0  # loud speech
 MIN_SOURCE_SIDE_PX = 64
 MAX_SOURCE_SIDE_PX = 2048
 _ORT_TYPES = {"float32": "tensor(float)", "float16": "tensor(float16)",
@@ -85,8 +88,9 @@ class _Strict(BaseModel):
 class Normalisation(_Strict):
     """Pixels (0..1) or mel features (dB) to model values: ``(x * scale - mean) / std`` (mean
     and std one number or one per channel, in the model's colour order), or ``range``:
-    ``source_range`` (default 0..1 for pixels, MEL_FLOOR_DB..MEL_CEIL_DB for mel) mapped
-    linearly onto ``range``. Outputs are mapped back the same way."""
+    ``source_range`` (default 0..1 for pixels; for mel ``[mel.min_level_db, 0]`` dB, the mel
+    clipped to it first, Wav2Lip's ``_normalize``) mapped linearly onto ``range``. Outputs
+    are mapped back the same way."""
 
     scale: float = 1.0
     mean: float | list[float] = 0.0
@@ -149,7 +153,6 @@ class TensorSpec(_Strict):
 class Sizes(_Strict):
     crop_px: Annotated[int, Field(ge=8, le=2048)]
     mel_frames: Annotated[int, Field(ge=1, le=512)] | None = None
-    mel_hops_per_frame: Annotated[float, Field(gt=0.0, le=16.0)] = 3.0
 
 
 class Crop(_Strict):
@@ -194,6 +197,7 @@ class Manifest(_Strict):
     crop: Crop = Crop()
     blend: Blend = Blend()
     motion: list[MotionEntry] | None = None
+    mel: MelSpec | None = None  # how the mel window is computed (wav2lip; Wav2Lip's defaults)
 
     @model_validator(mode="after")
     def _roles(self) -> Manifest:
@@ -228,9 +232,12 @@ class Manifest(_Strict):
             mel = self.input_for("mel")
             bins, frames = ((mel.shape[-2], mel.shape[-1]) if mel.layout == "mel_time"
                             else (mel.shape[-1], mel.shape[-2]))
-            if bins != N_MELS:
-                raise ValueError(f"inputs {mel.name!r}: {bins} mel bins; the studio computes "
-                                 f"{N_MELS} (the model must take {N_MELS})")
+            n_mels = self.mel_spec.n_mels
+            if bins != n_mels:
+                raise ValueError(
+                    f"inputs {mel.name!r} takes {bins} mel bands but mel.n_mels is {n_mels}"
+                    + (" (Wav2Lip's default)" if self.mel is None else "")
+                    + f"; set \"mel\": {{\"n_mels\": {bins}}} or fix the input's shape")
             if self.sizes.mel_frames is None:
                 raise ValueError(f"sizes.mel_frames is missing; set it to {frames}, the "
                                  f"frames of inputs {mel.name!r}")
@@ -238,6 +245,9 @@ class Manifest(_Strict):
                 raise ValueError(f"sizes.mel_frames is {self.sizes.mel_frames} but inputs "
                                  f"{mel.name!r} holds {frames} frames; make them equal")
         else:
+            if self.mel is not None:
+                raise ValueError("mel: a liveportrait model does not hear the voice (it takes "
+                                 "motion); remove \"mel\"")
             k = self.input_for("motion").shape[1]
             if len(self.motion_entries) != k:
                 raise ValueError(
@@ -245,6 +255,10 @@ class Manifest(_Strict):
                     f"{self.input_for('motion').name!r} takes K={k}; list exactly {k} in "
                     f"\"motion\" (e.g. {{\"param\": \"jaw_open\"}})")
         return self
+
+    @property
+    def mel_spec(self) -> MelSpec:
+        return self.mel if self.mel is not None else MelSpec()
 
     def input_for(self, role: str) -> TensorSpec:
         return next(t for t in self.inputs if t.role == role)
@@ -278,14 +292,26 @@ class Manifest(_Strict):
 
     @property
     def licence_notice(self) -> str:
+        return self.notice.text
+
+    @property
+    def notice(self) -> AvatarNotice:
+        """The licence as the user is told it (``studio check``, the window, the log)."""
         url = f" ({self.licence_url})" if self.licence_url else ""
+        args = (("name", self.name), ("licence", self.licence), ("url", url))
         if self.non_commercial:
-            return (f"{self.licence}: not for commercial streams{url}; the model "
-                    f"{self.name!r} may not be used for selling; get a commercial licence "
-                    f"from its authors or use another model")
-        return f"{self.name}: licence {self.licence}{url}"
+            return AvatarNotice(
+                f"{self.licence}: not for commercial streams{url}; the model {self.name!r} "
+                f"may not be used for selling; get a commercial licence from its authors or "
+                f"use another model", "avatar.licence_non_commercial", args, warning=True)
+        return AvatarNotice(f"{self.name}: licence {self.licence}{url}", "avatar.licence",
+                            args)
 
 
+_RETIRED = {
+    "mel_hops_per_frame": "the mel window is computed from the voice on the engine's clock "
+                          "now (place it with \"mel\": {\"offset_ms\": …}); remove it",
+}
 _FIX_MISSING = {
     "name": "add \"name\": \"My model\"",
     "kind": "add \"kind\": \"wav2lip\" or \"liveportrait\"",
@@ -320,7 +346,8 @@ def _format_errors(path: Path, exc: ValidationError) -> list[str]:
         if kind == "extra_forbidden":
             key = str(loc[-1])
             parent = _loc(loc[:-1]) if len(loc) > 1 else "the manifest"
-            msg = f"unknown key {key!r} in {parent}; check its spelling or remove it"
+            msg = (f"{key!r} in {parent} is no longer read: {_RETIRED[key]}" if key in _RETIRED
+                   else f"unknown key {key!r} in {parent}; check its spelling or remove it")
         elif kind == "missing":
             key = str(loc[-1])
             msg = f"{where}: missing; {_FIX_MISSING.get(key, f'add {key!r}')}"
@@ -531,10 +558,10 @@ def plugin_problems(folder: Path) -> list[str]:
     return problems
 
 
-def plugin_notices(folder: Path) -> list[str]:
+def plugin_notices(folder: Path) -> list[AvatarNotice]:
     """What the user must be shown about the plug-in (its licence), problems or not."""
     manifest, _ = read_manifest(folder)
-    return [] if manifest is None else [manifest.licence_notice]
+    return [] if manifest is None else [manifest.notice]
 
 
 def is_plugin(folder: Path) -> bool:
@@ -641,28 +668,6 @@ def feather_mask(h: int, w: int, region: str, feather_px: int) -> F32:
     return _smoothstep(d / float(feather_px))
 
 
-def synth_mel_frame(params: FaceParams) -> F32:
-    """A log-mel frame (dB, the project's 80 bins) for the sound these mouth parameters make:
-    energy from the opening, a first formant that rises with the jaw, a second that the lips'
-    spreading raises and rounding lowers. Closed lips: silence."""
-    jaw = min(max(params.jaw_open, 0.0), 1.0)
-    press = min(max(params.lip_press, 0.0), 1.0)
-    pucker = min(max(params.lip_pucker, 0.0), 1.0)
-    spread = min(max(params.lip_stretch + 0.5 * params.smile, 0.0), 1.0)
-    loud = jaw * (1.0 - press) + 0.25 * (1.0 - press) * max(pucker, spread) * (jaw > 0.02)
-    bins = np.arange(N_MELS, dtype=np.float32) / (N_MELS - 1)
-    f1 = 0.12 + 0.18 * jaw
-    f2 = 0.38 + 0.2 * spread - 0.15 * pucker
-    shape = (np.exp(-((bins - f1) / 0.06) ** 2) + 0.7 * np.exp(-((bins - f2) / 0.08) ** 2)
-             + 0.25 * (1.0 - bins))
-    level = MEL_FLOOR_DB + loud * (MEL_CEIL_DB - MEL_FLOOR_DB) * np.clip(shape, 0.0, 1.0)
-    return np.asarray(level, np.float32)
-
-
-def _blend_params(a: FaceParams, b: FaceParams, t: float) -> FaceParams:
-    return FaceParams(**{k: (1 - t) * getattr(a, k) + t * getattr(b, k) for k in FACE_FIELDS})
-
-
 # ---------------------------------------------------------------------------- running the model
 @dataclass
 class FrameTimes:
@@ -751,9 +756,11 @@ class NeuralAvatar:
         rows = np.nonzero(self._mask.max(axis=1) > 0)[0]
         self._rows = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, 0)
         self._static_inputs = self._image_inputs()
-        self._mel = np.full((manifest.sizes.mel_frames or 1, N_MELS), MEL_FLOOR_DB, np.float32)
-        self._mel_carry = 0.0
-        self._last_params = FaceParams()
+        self._mel: MelWindow | None = None
+        self.audio_window_s: tuple[float, float] = NO_AUDIO_WINDOW
+        if manifest.kind == "wav2lip":
+            self._mel = MelWindow(manifest.mel_spec, manifest.sizes.mel_frames or 1)
+            self.audio_window_s = self._mel.audio_window_s
         self._last_key: bytes | None = None
         self._run_failed = False
         self._frame = self._premultiplied(self._source, self._alpha)  # (H, W, 4) uint8
@@ -773,24 +780,26 @@ class NeuralAvatar:
             crop = np.concatenate([masked, crop], axis=2)
         return {spec.name: _to_tensor(crop, spec)}
 
-    def _push_mel(self, params: FaceParams) -> None:
-        """Advance the mel window by this frame's hops, interpolating from the last frame."""
-        self._mel_carry += self.manifest.sizes.mel_hops_per_frame
-        n = int(self._mel_carry)
-        self._mel_carry -= n
-        if n == 0:
-            return
-        new = np.stack([synth_mel_frame(_blend_params(self._last_params, params, (i + 1) / n))
-                        for i in range(n)])
-        self._mel = np.concatenate([self._mel, new])[-self._mel.shape[0]:]
+    def mel_window(self, audio: FrameAudio | None) -> F32:
+        """The mel window (mel_frames, n_mels) as the model gets it, normalised: from the
+        program's sound around the frame (None: silence)."""
+        assert self._mel is not None
+        db = self._mel.compute(audio)
+        spec = self.manifest.input_for("mel")
+        norm = spec.normalisation
+        source = self.manifest.mel_spec.default_source_range
+        if norm.range is not None:  # clipped to what it maps, as Wav2Lip's _normalize does
+            a, b = norm.source_range or source
+            db = np.clip(db, min(a, b), max(a, b))
+        return normalise(db, norm, source)
 
-    def _inputs(self, params: FaceParams) -> tuple[dict[str, npt.NDArray[Any]], bytes]:
+    def _inputs(self, params: FaceParams, audio: FrameAudio | None
+                ) -> tuple[dict[str, npt.NDArray[Any]], bytes]:
         m = self.manifest
         feeds = dict(self._static_inputs)
         if m.kind == "wav2lip":
-            self._push_mel(params)
             spec = m.input_for("mel")
-            x = normalise(self._mel, spec.normalisation, (MEL_FLOOR_DB, MEL_CEIL_DB))  # (T, M)
+            x = self.mel_window(audio)  # (T, M)
             if spec.layout == "mel_time":
                 x = x.T
             feeds[spec.name] = _cast(x.reshape(spec.shape), spec.dtype)
@@ -801,13 +810,13 @@ class NeuralAvatar:
                              for e in m.motion_entries]], np.float32)
             feeds[spec.name] = _cast(vec, spec.dtype)
             key = feeds[spec.name].tobytes()
-        self._last_params = params
         return feeds, key
 
-    def generate(self, params: FaceParams) -> None:
-        """Run the model for ``params`` and blend its crop into the frame (CPU side)."""
+    def generate(self, params: FaceParams, audio: FrameAudio | None = None) -> None:
+        """Run the model for ``params`` (liveportrait) or the program's sound around the
+        frame (wav2lip; None: silence) and blend its crop into the frame (CPU side)."""
         t0 = time.perf_counter()
-        feeds, key = self._inputs(params)
+        feeds, key = self._inputs(params, audio)
         t1 = time.perf_counter()
         if key == self._last_key:  # the same inputs as last frame: the same picture
             self.times = FrameTimes(prepare_ms=(t1 - t0) * 1e3)
@@ -888,12 +897,13 @@ class NeuralAvatar:
         return self._to_screen((x + w * 0.25, y + h * 0.6, w * 0.5, h * 0.25), rect_px)
 
     # --- drawing -----------------------------------------------------------------------------
-    def draw(self, params: FaceParams, rect_px: Rect, frame_size_px: tuple[int, int]) -> None:
+    def draw(self, params: FaceParams, rect_px: Rect, frame_size_px: tuple[int, int],
+             audio: FrameAudio | None = None) -> None:
         """Generate this frame's face and draw the portrait into ``rect_px`` (premultiplied
         alpha over the bound framebuffer; the blend function is restored)."""
         from vispy import gloo
 
-        self.generate(params)
+        self.generate(params, audio)
         t0 = time.perf_counter()
         if self._program is None:
             self._build()

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from studio.avatar.base import NO_AUDIO_WINDOW, FrameAudio
 from studio.core.errors import StudioError
 from studio.core.rects import Rect, clip_rect, union_rect
 from studio.face.params import FaceParams
@@ -368,6 +369,8 @@ def _resized(img: U8, w: int, h: int) -> U8:
 class PhotoAvatar:
     """Draws a :class:`PhotoAvatarData` (the Avatar protocol, see ``base.py``)."""
 
+    audio_window_s = NO_AUDIO_WINDOW  # the face parameters drive it, not the sound
+
     def __init__(self, data: PhotoAvatarData) -> None:
         self.data = data
         self.rig = data.rig
@@ -433,8 +436,10 @@ class PhotoAvatar:
             return (rect_px[0], rect_px[1], 0, 0)
         return clip_rect(box, rect_px)
 
-    def draw(self, params: FaceParams, rect_px: Rect, frame_size_px: tuple[int, int]) -> None:
-        """Draw the twin over the bound framebuffer; premultiplied blending, state restored."""
+    def draw(self, params: FaceParams, rect_px: Rect, frame_size_px: tuple[int, int],
+             audio: FrameAudio | None = None) -> None:
+        """Draw the twin over the bound framebuffer; premultiplied blending, state restored. The
+        program's sound (``audio``) is not used: the face parameters drive it."""
         from vispy import gloo
         from vispy.gloo import gl
 

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from studio.avatar import rig, shaders
+from studio.avatar.base import NO_AUDIO_WINDOW, FrameAudio
 from studio.avatar.paint import Layer
 from studio.avatar.textures import (
     Palette,
@@ -165,6 +166,8 @@ class _Mesh:
 class AvatarRenderer:
     """Draws the host bust for a ``HostLook``; see module docstring for the layer order."""
 
+    audio_window_s = NO_AUDIO_WINDOW  # the face parameters drive it, not the sound
+
     def __init__(self, look: HostLook) -> None:
         self.look = look
         self.palette = Palette.from_look(look)
@@ -222,8 +225,10 @@ class AvatarRenderer:
         x, y = math.floor(left) - m, math.floor(top) - m
         return (x, y, math.ceil(right) + m - x, math.ceil(bottom) + m - y)
 
-    def draw(self, params: FaceParams, rect_px: Rect, frame_size_px: tuple[int, int]) -> None:
-        """Draw the host over the bound framebuffer; premultiplied blending, state restored."""
+    def draw(self, params: FaceParams, rect_px: Rect, frame_size_px: tuple[int, int],
+             audio: FrameAudio | None = None) -> None:
+        """Draw the host over the bound framebuffer; premultiplied blending, state restored. The
+        program's sound (``audio``) is not used: the face parameters drive it."""
         from vispy import gloo
         from vispy.gloo import gl
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from studio.avatar.base import Avatar
+from studio.avatar.base import Avatar, FrameAudio
 from studio.compose.background import render_background
 from studio.compose.gl import OffscreenGL
 from studio.compose.label import render_ai_label
@@ -180,6 +180,11 @@ class Compositor:
                 program["u_size"] = (float(width_px), float(height_px))
             self._packed_size = (packed_w, packed_h)
 
+    @property
+    def avatar(self) -> Avatar | None:
+        """The host it draws (None: none)."""
+        return self._avatar
+
     def _texture(self, rgba: npt.NDArray[np.uint8]) -> Any:
         self.gl.make_current()
         # Layers are drawn pixel for pixel, so nearest sampling is exact (and much cheaper).
@@ -257,8 +262,9 @@ class Compositor:
 
     def compose(self, params: FaceParams, card_alpha: float = 1.0,
                 card_offset_px: int = 0, *, camera_alpha: float = 0.0,
-                label: bool = True) -> None:
+                label: bool = True, audio: FrameAudio | None = None) -> None:
         """Draw one frame into the framebuffer (read it with ``read_yuv420p``/``read_rgba``).
+        ``audio``: the program's sound around the frame, for an avatar that hears it.
 
         Only what changed is redrawn: the host's rect every frame, the card while it moves;
         the background and label stay in the framebuffer from the frame before. While the
@@ -304,7 +310,7 @@ class Compositor:
             if self._avatar is not None and camera_alpha < 1.0 and \
                     self._overlaps(rect, self.layout.host_rect_px):
                 self._avatar.draw(params, self.layout.host_rect_px,
-                                  (self.width_px, self.height_px))
+                                  (self.width_px, self.height_px), audio)
                 gloo.set_viewport(0, 0, self.width_px, self.height_px)
                 gloo.set_state(blend=True, depth_test=False, cull_face=False, scissor_test=True,
                                blend_func=("src_alpha", "one_minus_src_alpha", "one",

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from studio.avatar.base import build_avatar
+from studio.avatar.base import NO_AUDIO_WINDOW, FrameAudio, build_avatar
 from studio.compose.card import render_product_card
 from studio.compose.compositor import Compositor
 from studio.core.clock import MediaClock
 from studio.core.errors import StudioError
+from studio.core.media import AudioChunk, FloatAudio
 from studio.face.motion import FaceMotion
 from studio.face.params import FaceParams
 from studio.program.timeline import ProductSegment
@@ -38,6 +40,59 @@ class FrameState:
     card_alpha: float
     camera_alpha: float = 0.0  # the human on camera covers the host (0..1)
     label: bool = True  # the AI label: whenever the avatar shows or a synthetic voice speaks
+    # The program's sound around the frame, for an avatar that hears the voice (None for
+    # one that does not: the default host, a photo avatar).
+    audio: FrameAudio | None = field(default=None, compare=False, repr=False)
+
+
+Ahead = Callable[[int, int], FloatAudio]
+"""``ahead(start, end)``: the speech the program has placed for [start, end), not on air yet
+(``SpeechMixer.peek``)."""
+
+
+class ProgramSound:
+    """The program's sound around each frame, for an avatar that hears the voice.
+
+    Before the frame: what went on air (``heard``, in order: the AI's voice, the microphone
+    while a human speaks, as the outputs got it). From the end of that on: the speech the
+    program has placed ahead (``ahead``), which is what will go on air unless the operator
+    cuts it. A gap in what was heard (a frame not rendered) is silence."""
+
+    def __init__(self, sample_rate_hz: int, window_s: tuple[float, float]) -> None:
+        self.sample_rate_hz = sample_rate_hz
+        self.before = math.ceil(max(0.0, window_s[0]) * sample_rate_hz)
+        self.after = math.ceil(max(0.0, window_s[1]) * sample_rate_hz)
+        self._keep = max(1, self.before + self.after)  # what was heard may run ahead
+        self._heard = np.zeros(self._keep, np.float32)  # what was heard up to _end
+        self._end = 0
+
+    def heard(self, chunk: AudioChunk) -> None:
+        """``chunk`` went on air."""
+        start, x = chunk.pts_samples, chunk.samples
+        end = max(self._end, start + x.shape[0])
+        buf = np.zeros(self._keep, np.float32)
+        self._copy(buf, end, self._heard, self._end)
+        self._copy(buf, end, x, start + x.shape[0])
+        self._heard, self._end = buf, end
+
+    @staticmethod
+    def _copy(dst: FloatAudio, dst_end: int, src: FloatAudio, src_end: int) -> None:
+        """Copy the overlap of ``src`` (ending at ``src_end``) into ``dst`` (ending at
+        ``dst_end``), both on the engine clock."""
+        lo = max(dst_end - dst.shape[0], src_end - src.shape[0])
+        hi = min(dst_end, src_end)
+        if lo < hi:
+            dst[lo - (dst_end - dst.shape[0]):hi - (dst_end - dst.shape[0])] = \
+                src[lo - (src_end - src.shape[0]):hi - (src_end - src.shape[0])]
+
+    def window(self, frame_start: int, ahead: Ahead | None) -> FrameAudio:
+        start, end = frame_start - self.before, frame_start + self.after
+        out = np.zeros(end - start, np.float32)
+        self._copy(out, end, self._heard, self._end)
+        split = max(self._end, start)
+        if ahead is not None and split < end:
+            out[split - start:] = ahead(split, end)
+        return FrameAudio(frame_start, AudioChunk(start, out, self.sample_rate_hz))
 
 
 class FrameRenderer:
@@ -58,6 +113,11 @@ class FrameRenderer:
         self.products = {p.id: p for p in show.products}  # live edits replace entries
         self.on_problem: Callable[[str], None] | None = None
         self._slide_px = round(CARD_SLIDE_PX_AT_720 * height_px / 720)
+        avatar = self.compositor.avatar
+        window = avatar.audio_window_s if avatar is not None else NO_AUDIO_WINDOW
+        # Only an avatar that hears the voice is given it (the others cost nothing).
+        self.sound = (ProgramSound(clock.sample_rate_hz, window)
+                      if window != NO_AUDIO_WINDOW else None)
 
     def card_image(self, product_id: str) -> npt.NDArray[np.uint8]:
         card = self._cards.get(product_id)
@@ -91,7 +151,15 @@ class FrameRenderer:
         self._failed_cards.discard(product_id)
         self.compositor.forget_card(product_id)
 
-    def state_at(self, index: int, segment: ProductSegment | None) -> FrameState:
+    def heard(self, chunk: AudioChunk) -> None:
+        """The program's sound of a frame, as it went on air (in order)."""
+        if self.sound is not None:
+            self.sound.heard(chunk)
+
+    def state_at(self, index: int, segment: ProductSegment | None,
+                 ahead: Ahead | None = None) -> FrameState:
+        """What frame ``index`` shows; an avatar that hears the voice gets the program's
+        sound around it: what was ``heard`` before it, then the speech placed ``ahead``."""
         start = self.clock.frame_start_sample(index)
         face = self.face.params_at_frame(index)
         product_id = segment.product_id if segment is not None else None
@@ -103,7 +171,8 @@ class FrameRenderer:
             if segment.end_samples > segment.start_samples:
                 until_s = (segment.end_samples - start) / rate
                 alpha = min(alpha, max(0.0, until_s / CARD_FADE_OUT_S))
-        return FrameState(index, start, face, product_id, alpha)
+        audio = self.sound.window(start, ahead) if self.sound is not None else None
+        return FrameState(index, start, face, product_id, alpha, audio=audio)
 
     def draw(self, state: FrameState) -> None:
         pid = state.product_id
@@ -122,7 +191,8 @@ class FrameRenderer:
         ease = 1.0 - (1.0 - state.card_alpha) ** 3
         self.compositor.compose(state.face, card_alpha=ease,
                                 card_offset_px=round((1.0 - ease) * self._slide_px),
-                                camera_alpha=state.camera_alpha, label=state.label)
+                                camera_alpha=state.camera_alpha, label=state.label,
+                                audio=state.audio)
 
     def close(self) -> None:
         self.compositor.close()

@@ -1263,7 +1263,13 @@ class LiveEngine:
         if is_pinned:
             segment = ProductSegment(pinned, "", 0, 0)
         self._note_card(segment, s0, is_pinned)
-        state = self._renderer.state_at(index, segment)  # the AI's face moves on, always
+        # An avatar that hears the voice gets the program's sound as it goes on air (the
+        # microphone too while a human speaks), then the speech placed ahead of it.
+        on_air = self._busy_audio
+        if on_air is not None and self._busy_index == index:
+            self._renderer.heard(on_air)
+        # The AI's face moves on, always.
+        state = self._renderer.state_at(index, segment, ahead=self._core.mixer.peek)
         rate = self.clock.sample_rate_hz
         # Read every frame, on air or not: a file standing in for the camera then plays in
         # step with the one standing in for the microphone (both from the show's start).

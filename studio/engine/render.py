@@ -128,12 +128,16 @@ def render_show(show: Show, out_path: Path, settings: RenderSettings = RenderSet
                 scheduler.finish()
                 total_frames = scheduler.timeline.total_frames
             segment = scheduler.timeline.segment_at(start)
-            state = renderer.state_at(index, segment)
+            # An avatar that hears the voice gets the program around the frame: what was
+            # heard before it, the speech placed from it on.
+            state = renderer.state_at(index, segment, ahead=scheduler.core.mixer.peek)
             renderer.draw(state)
             if on_frame is not None:
                 on_frame(state)
             _write_frame(encoder, writer, renderer, index)
-            encoder.submit(writer.write_audio, scheduler.audio_between(start, end))
+            audio = scheduler.audio_between(start, end)
+            renderer.heard(audio)
+            encoder.submit(writer.write_audio, audio)
             index += 1
             if progress is not None and index % 15 == 0:
                 done_s = clock.samples_to_s(end)

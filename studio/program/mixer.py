@@ -49,6 +49,19 @@ class SpeechMixer:
         """Take back a clip that has not started (the plan changed before it was said)."""
         self._clips = deque(c for c in self._clips if c is not placed)
 
+    def peek(self, start: int, end: int) -> FloatAudio:
+        """Mixed speech for [start, end), dropping nothing: what is placed to be heard (an
+        avatar that hears the voice reads ahead with it). Safe beside ``between`` on another
+        thread: it reads a snapshot of the clips."""
+        out = np.zeros(max(0, end - start), dtype=np.float32)
+        for clip in tuple(self._clips):
+            audio = clip.audio
+            lo, hi = max(start, clip.start_samples), min(end, clip.start_samples + len(audio))
+            if lo < hi:
+                out[lo - start:hi - start] += audio[lo - clip.start_samples:
+                                                    hi - clip.start_samples]
+        return out
+
     def between(self, start: int, end: int) -> AudioChunk:
         """Mixed speech for [start, end), silence where none plays; drops finished clips."""
         out = np.zeros(end - start, dtype=np.float32)

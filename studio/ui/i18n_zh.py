@@ -449,6 +449,10 @@ CATALOG: dict[str, str] = {
         "主播留在画面上但不说话；请修改直播脚本中的 [host] voice 后重新打开",
     "problem:product.render_failed": "商品画面出错：{error}",
     "problem:product.render_failed:fix": "请在队列中修改该商品（图片、文字）；直播同时继续",
+    "problem:avatar.licence_non_commercial": "{licence}：不可用于商业直播{url}",
+    "problem:avatar.licence_non_commercial:fix":
+        "模型“{name}”不得用于带货；请向作者取得商业授权，或换用其他模型",
+    "problem:avatar.licence": "{name}：许可证 {licence}{url}",
     "problem:show.start_failed": "直播无法开始：{error}",
     "problem:show.start_failed:fix": "请解决问题后重新打开直播脚本",
     "problem:engine.start_failed": "直播引擎无法启动：{error}",

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.avatar.base import avatar_notices
 from studio.engine.actions import QUICK_PHRASE_COUNT, effective_keys, quick_phrases_for
 from studio.engine.commands import (
     AddOutput,
@@ -107,6 +108,7 @@ _LOG = logging.getLogger("studio.ui")
 EngineFactory = Callable[[Show, Path | None], Engine]
 STATE_VERSION = 1
 START_FAILED = ("show.start_failed", "engine.start_failed")  # the engine gave up starting
+NON_COMMERCIAL_AVATAR = "avatar.licence_non_commercial"  # AvatarNotice.code of such terms
 # What ending the show on air is for, as the question asks it (title, question).
 END_SHOW_QUESTIONS: dict[str, tuple[str, str]] = {
     "open": (N_("Open another show"),
@@ -641,6 +643,7 @@ class StudioWindow(QMainWindow):
                             + (f" ({path.name})" if path else ""))
         self.program_title.setText(f"{tr('PROGRAM')} · {title}")
         self.apply_settings_keys()  # the quick phrases follow the show's language
+        self.show_avatar_notices(show)
         return True
 
     def stop_show(self, *, failed: str = "") -> None:
@@ -727,6 +730,18 @@ class StudioWindow(QMainWindow):
         answer = QMessageBox.question(self, tr(title_key), "\n\n".join(lines),
                                       buttons.Yes | buttons.No, buttons.No)
         return answer == buttons.Yes
+
+    def show_avatar_notices(self, show: Show) -> None:
+        """What the show's avatar must tell the operator though it may go on air (a neural
+        model's licence, as ``studio check`` says it): terms that rule out commercial use as
+        a warning in the banner, any other licence as a note in the status bar."""
+        self.banner.withdraw(NON_COMMERCIAL_AVATAR)  # the show before may have had one
+        for notice in avatar_notices(show.host, show.base_dir):
+            problem = Problem(notice.text, "", "warning", code=notice.code, args=notice.args)
+            if notice.warning:
+                self.banner.show_problem(problem)
+            else:
+                self.note(problem_text(problem)[0])
 
     def note(self, text: str) -> None:
         """A quiet note in the status bar, once: something to know, not a problem."""
