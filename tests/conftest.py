@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -48,3 +48,20 @@ def piper_voice():  # type: ignore[no-untyped-def]
     from studio.voice.piper_tts import PiperTTS
 
     return PiperTTS("en_US-joe-medium")
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The window's settings folder, empty, for this test only."""
+    directory = tmp_path / "config"
+    monkeypatch.setenv("LIVEHOST_CONFIG_DIR", str(directory))
+    return directory
+
+
+@pytest.fixture
+def english_after() -> Iterator[None]:
+    """Leave the process in English for the other UI tests, whatever a test switched to."""
+    from studio.ui import i18n
+
+    yield
+    i18n.set_language(i18n.ENGLISH)

@@ -381,13 +381,6 @@ def _window(qtbot: Any, config_dir: Path, folder: Path, operator: str = "") -> A
     return window
 
 
-@pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "config"
-    monkeypatch.setenv("LIVEHOST_CONFIG_DIR", str(directory))
-    return directory
-
-
 def test_each_show_on_air_in_the_window_gets_its_log_naming_the_operator(
         qtbot: Any, config_dir: Path, write_show: Callable[..., Path], tmp_path: Path) -> None:
     from PySide6.QtCore import Qt

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +47,7 @@ ALLOWED_WORDS = re.compile(
 LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 
-@pytest.fixture(autouse=True)
-def english_after() -> Iterator[None]:
-    """Leave the process in English for the other UI tests, whatever a test switched to."""
-    yield
-    i18n.set_language(i18n.ENGLISH)
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "config"
-    monkeypatch.setenv("LIVEHOST_CONFIG_DIR", str(directory))
-    return directory
+pytestmark = pytest.mark.usefixtures("english_after")
 
 
 def _locale(monkeypatch: pytest.MonkeyPatch, lang: str) -> None:

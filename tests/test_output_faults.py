@@ -243,20 +243,19 @@ class WallTimes:
         return float(np.diff(times).max()) if len(times) > 1 else float("inf")
 
 
-def test_a_stream_whose_server_goes_away_reconnects_and_the_recording_never_stops(
-        tmp_path: Path, write_show: Callable[[str], Path], piper_voice: object) -> None:
-    from tests.test_stream import KEY, Nginx, free_port, read_capture, recording, wait_for
+def on_air_with_recording(write_show: Callable[[str], Path], voice: object, target: str,
+                          kept: Path) -> tuple[LiveEngine, Health, WallTimes, str,
+                                               Callable[[], OutputHealth]]:
+    """A paced engine streaming to ``target`` beside a recording in ``kept``, started and
+    streaming: the engine, its outputs' health, when each frame went out, the stream's
+    name (the key hidden) and a reader of the stream's health now."""
+    from tests.test_stream import wait_for
 
-    server = Nginx(tmp_path / "nginx", free_port())
-    server.root.mkdir()
-    server.start("before")
-    target, kept = f"rtmp://127.0.0.1:{server.port}/live/{KEY}", tmp_path / "kept.mp4"
-    engine, health = make_engine(write_show, piper_voice,
+    engine, health = make_engine(write_show, voice,
                                  [OutputSpec("stream", target), OutputSpec("file", str(kept))],
                                  realtime=True)
     walls = WallTimes()
     engine.subscribe(walls)
-    stream = OutputSpec("stream", target).display  # the key hidden
 
     def state() -> OutputHealth:
         return next(h for h in engine.outputs if h.kind == "stream")
@@ -265,6 +264,23 @@ def test_a_stream_whose_server_goes_away_reconnects_and_the_recording_never_stop
     try:
         wait_for(lambda: bool(engine.outputs) and state().state == OutputState.UP, 20,
                  "the stream to go up")
+    except BaseException:
+        engine.stop()
+        raise
+    return engine, health, walls, OutputSpec("stream", target).display, state
+
+
+def test_a_stream_whose_server_goes_away_reconnects_and_the_recording_never_stops(
+        tmp_path: Path, write_show: Callable[[str], Path], piper_voice: object) -> None:
+    from tests.test_stream import KEY, Nginx, free_port, read_capture, recording, wait_for
+
+    server = Nginx(tmp_path / "nginx", free_port())
+    server.root.mkdir()
+    server.start("before")
+    target, kept = f"rtmp://127.0.0.1:{server.port}/live/{KEY}", tmp_path / "kept.mp4"
+    engine, health, walls, stream, state = on_air_with_recording(
+        write_show, piper_voice, target, kept)
+    try:
         time.sleep(1.0)
         gone_at = time.monotonic()
         server.kill()  # the network is gone: the connection drops, the server refuses
@@ -582,20 +598,9 @@ def test_a_stream_whose_network_stalls_is_dropped_and_reconnects_the_show_goes_o
     records = server.start("rec")
     hop = Blackhole(server.port)
     target, kept = f"rtmp://127.0.0.1:{hop.port}/live/{KEY}", tmp_path / "kept.mp4"
-    engine, health = make_engine(write_show, piper_voice,
-                                 [OutputSpec("stream", target), OutputSpec("file", str(kept))],
-                                 realtime=True)
-    walls = WallTimes()
-    engine.subscribe(walls)
-    stream = OutputSpec("stream", target).display
-
-    def state() -> OutputHealth:
-        return next(h for h in engine.outputs if h.kind == "stream")
-
-    engine.start()
+    engine, health, walls, stream, state = on_air_with_recording(
+        write_show, piper_voice, target, kept)
     try:
-        wait_for(lambda: bool(engine.outputs) and state().state == OutputState.UP, 20,
-                 "the stream to go up")
         time.sleep(1.0)
         stalled_at = time.monotonic()
         hop.moving.clear()  # the network is gone: no error, no data moves

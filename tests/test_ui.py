@@ -112,13 +112,6 @@ class Recorder:
 
 
 @pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "config"
-    monkeypatch.setenv("LIVEHOST_CONFIG_DIR", str(directory))
-    return directory
-
-
-@pytest.fixture
 def recorder() -> Recorder:
     return Recorder()
 

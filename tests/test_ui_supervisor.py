@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,6 @@ from studio.engine.events import Event, FrameDelivered, SentenceStarted
 from studio.engine.frames import FrameRenderer, FrameState
 from studio.face.motion import FaceMotion
 from studio.show.model import Show
-from studio.ui import i18n
 from studio.ui.bridge import Engine
 from studio.ui.main_window import StudioWindow
 from studio.ui.settings import Settings, SettingsStore
@@ -114,17 +113,7 @@ class Said:
                 self.frames += 1
 
 
-@pytest.fixture(autouse=True)
-def english_after() -> Iterator[None]:
-    yield
-    i18n.set_language(i18n.ENGLISH)
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "config"
-    monkeypatch.setenv("LIVEHOST_CONFIG_DIR", str(directory))
-    return directory
+pytestmark = pytest.mark.usefixtures("english_after")
 
 
 def open_window(qtbot: Any, config_dir: Path, factory: Callable[[Show, Path | None], Engine],

@@ -68,13 +68,6 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "silence": write_wav(folder / "silence.wav", np.zeros_like(t))}
 
 
-@pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "config"
-    monkeypatch.setenv("LIVEHOST_CONFIG_DIR", str(directory))
-    return directory
-
-
 def _write_settings(config_dir: Path, inputs: InputSettings) -> None:
     settings = Settings(inputs=inputs)
     settings.audio.enabled = False  # no sound card here anyway: no note about it
