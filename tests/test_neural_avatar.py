@@ -668,8 +668,12 @@ def test_the_live_engine_gives_the_model_the_voice_and_in_puppet_mode_the_microp
                          realtime=False, tts=piper_voice, mode=mode,
                          mic=parse_mic(str(mic)) if mode is Mode.PUPPET else None)
         frames: list[np.ndarray] = []
-        eng.subscribe(lambda e, got=frames: got.append(e.rgba)
-                      if isinstance(e, FrameDelivered) else None)
+
+        def keep(e: object, got: list[np.ndarray] = frames) -> None:
+            if isinstance(e, FrameDelivered):
+                got.append(e.rgba)
+
+        eng.subscribe(keep)
         out = tmp_path / f"{mode.value}.mp4"
         eng.send(cmd.StartRecording(out))
         eng.run_frames(n_frames)
