@@ -31,7 +31,8 @@ seconds and page faults; the summary has the growth a show-minute (end against w
 and the trend through every checkpoint after it) and the anonymous memory by arena. For the
 cause of a growth (unpaced runs): ``--with-outputs mp4`` or ``udp`` (one output), ``--trace``
 (tracemalloc: the Python allocations that grew most after warm-up) and ``--trim``
-(``malloc_trim`` at each checkpoint: what RSS would be if malloc gave back all it holds free).
+(``malloc_trim`` at each checkpoint: what RSS would be if malloc gave back all it holds free);
+``--voice-rounds N`` has the voice alone say the show's lines N times over (RSS each round).
 """
 
 from __future__ import annotations
@@ -776,6 +777,35 @@ def run_realtime(args: argparse.Namespace, width: int, height: int) -> None:
     report.finish(summary)
 
 
+def run_voice_rounds(args: argparse.Namespace) -> None:
+    """``--voice-rounds N``: the voice alone says the show's lines N times over; RSS and
+    malloc's figures after each round (the voice's own memory, outside the engine)."""
+    from studio.core.allocator import heap_figures
+    from studio.voice.text import split_paragraphs, split_sentences
+
+    show = soak_show(args.voice)
+    before = process_figures()
+    voice = load_soak_voice(show)
+    texts = [show.show.intro, *(p.script for p in show.products), show.show.outro]
+    lines = [s for t in texts if t for p in split_paragraphs(t) for s in split_sentences(p)]
+    report = Report(args.json_out, {**header(args, "the voice alone"), "rounds": args.voice_rounds,
+                                    "lines": len(lines), "process_before_voice": before,
+                                    "process_with_voice_loaded": process_figures()})
+    started = time.perf_counter()
+    for n in range(1, args.voice_rounds + 1):
+        for line in lines:
+            voice.synthesize(line)
+        report.checkpoint({"round": n, "wall_s": round(time.perf_counter() - started, 1),
+                           "rss_mb": round(rss_mb(), 1), "malloc": heap_figures()})
+    cps = report.data["checkpoints"]
+    report.finish({
+        "wall_s_per_line": round((time.perf_counter() - started) / (len(lines) * len(cps)), 3),
+        "rss_after_round_1_mb": cps[0]["rss_mb"], "rss_at_end_mb": cps[-1]["rss_mb"],
+        "rss_peak_mb": max(c["rss_mb"] for c in cps),
+        "rss_growth_after_round_1_mb": round(cps[-1]["rss_mb"] - cps[0]["rss_mb"], 1),
+        "allocator": allocator_settings(args)})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -794,6 +824,9 @@ def main() -> None:
     parser.add_argument("--trace", action="store_true",
                         help="unpaced: tracemalloc on; the Python allocations that grew "
                              "most between the end of warm-up and the end")
+    parser.add_argument("--voice-rounds", type=int, default=0,
+                        help="the voice alone: say the show's lines this many times over, "
+                             "RSS after each round (no engine, no outputs)")
     parser.add_argument("--glibc-defaults", action="store_true",
                         help="leave malloc as glibc sets it (no arena limit, no periodic "
                              "release), to compare with what studio run and the window do")
@@ -827,7 +860,9 @@ def main() -> None:
 
     args.fps = str(parse_fps(args.fps))
     width, height = (int(v) for v in args.size.lower().split("x"))
-    if args.realtime:
+    if args.voice_rounds:
+        run_voice_rounds(args)
+    elif args.realtime:
         run_realtime(args, width, height)
     else:
         run_show_time(args, width, height)
