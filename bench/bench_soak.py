@@ -22,6 +22,17 @@ audio samples it got so far equal the sample at which the next frame starts (int
 timestamps: drift must be exactly 0). Checkpoints go to ``--json-out`` as they come, so a
 run still going (or killed) can be read. The machine's load average is recorded: other work
 on the machine slows the run, and in real time it shows up as late and dropped frames.
+
+Memory: malloc runs as ``studio run`` and the window set it at start
+(``studio.core.allocator.tune_for_long_runs``: two arenas, a fixed 4 MB mmap threshold, free
+memory given back every 30 s); ``--glibc-defaults`` leaves glibc as it is, to compare. Each
+checkpoint also has malloc's own figures (in use, free in its arenas, mapped, arenas), CPU
+seconds and page faults; the summary has the growth a show-minute (end against warm-up,
+and the trend through every checkpoint after it) and the anonymous memory by arena. For the
+cause of a growth (unpaced runs): ``--with-outputs mp4`` or ``udp`` (one output), ``--trace``
+(tracemalloc: the Python allocations that grew most after warm-up) and ``--trim``
+(``malloc_trim`` at each checkpoint: what RSS would be if malloc gave back all it holds free);
+``--voice-rounds N`` has the voice alone say the show's lines N times over (RSS each round).
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import socket
 import sys
 import tempfile
@@ -250,9 +262,79 @@ def engine_buffers(engine: LiveEngine) -> dict[str, Any]:
 
 
 def process_figures() -> dict[str, Any]:
+    from studio.core.allocator import heap_figures
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"rss_mb": round(rss_mb(), 1), "open_fds": open_fds(),
             "python_threads": threading.active_count(), "os_threads": os_threads(),
-            "load_average": load_average()}
+            "load_average": load_average(), "malloc": heap_figures(),
+            # CPU and page faults so far: what the allocator's settings cost (wall time
+            # depends on the machine's other work)
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+            "minor_faults": usage.ru_minflt}
+
+
+def anonymous_memory() -> dict[str, Any]:
+    """The process's anonymous memory (/proc/self/smaps): resident in all, and in glibc's
+    per-thread arenas (each a region aligned to 64 MB, the size it reserves), one by one."""
+    arena_align = 64 << 20
+    total_kb = 0
+    arena_kb: list[int] = []
+    anonymous = arena = False
+    with open("/proc/self/smaps", encoding="utf-8") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if not fields[0].endswith(":"):  # a mapping's first line
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+                anonymous = len(fields) < 6 or fields[5] == "[heap]"
+                arena = anonymous and start % arena_align == 0 and end - start <= arena_align
+            elif fields[0] == "Rss:" and anonymous:
+                rss_kb = int(fields[1])
+                total_kb += rss_kb
+                if arena and rss_kb:
+                    arena_kb.append(rss_kb)
+    return {"anonymous_rss_mb": round(total_kb / 1024, 1),
+            "arena_regions_rss_mb": sorted((round(k / 1024, 1) for k in arena_kb),
+                                           reverse=True)}
+
+
+class HeapTrace:
+    """``--trace``: Python allocations (tracemalloc, every thread; numpy's arrays included)
+    snapshotted after warm-up and at the end; the lines whose memory grew most."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._warm: Any = None
+        if enabled:
+            import tracemalloc
+
+            tracemalloc.start(8)
+
+    def warm_up_ended(self) -> None:
+        if self.enabled and self._warm is None:
+            import tracemalloc
+
+            self._warm = tracemalloc.take_snapshot()
+
+    def report(self, top: int = 15) -> dict[str, Any]:
+        if not self.enabled or self._warm is None:
+            return {}
+        import tracemalloc
+
+        end = tracemalloc.take_snapshot()
+        keep = (tracemalloc.Filter(False, tracemalloc.__file__),)
+        diff = end.filter_traces(keep).compare_to(self._warm.filter_traces(keep), "traceback")
+        total_warm = sum(s.size for s in self._warm.statistics("filename"))
+        total_end = sum(s.size for s in end.statistics("filename"))
+        rows = []
+        for stat in diff[:top]:
+            frames = [f"{f.filename.split('/site-packages/')[-1].split('/wt/')[-1]}:{f.lineno}"
+                      for f in stat.traceback[:4]]
+            rows.append({"size_diff_kb": round(stat.size_diff / 1024, 1),
+                         "count_diff": stat.count_diff, "where": frames})
+        return {"python_heap_after_warm_up_mb": round(total_warm / 2**20, 1),
+                "python_heap_at_end_mb": round(total_end / 2**20, 1),
+                "grew_most": rows}
 
 
 def growth(checkpoints: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -280,6 +362,56 @@ def bounded(checkpoints: list[dict[str, Any]]) -> dict[str, Any]:
     return {k: {"max_first_half": max((r.get(k, 0) for r in rows[:half]), default=0),
                 "max_second_half": max((r.get(k, 0) for r in rows[half:]), default=0)}
             for k in rows[-1] if k != "synthesis_evicted"}
+
+
+def allocator_checkpoint(args: argparse.Namespace) -> dict[str, Any]:
+    """``--trim``: the RSS once malloc has given back what it holds free (what the RSS would
+    be without fragmentation); the next checkpoint starts from there."""
+    if not args.trim:
+        return {}
+    from studio.core.allocator import release_free_memory
+
+    started = time.perf_counter()
+    release_free_memory()
+    return {"rss_after_trim_mb": round(rss_mb(), 1),
+            "trim_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def allocator_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """How malloc ran: the product's tuning (``studio.core.allocator``, as ``studio run`` and
+    the window set it at start) or glibc's defaults, and any MALLOC_* variables."""
+    from studio.core.allocator import release_figures
+
+    return {"tuning": args.allocator_tuning or "none: glibc defaults (--glibc-defaults)",
+            "periodic_releases": release_figures(),
+            **{name: os.environ[name] for name in os.environ if name.startswith("MALLOC_")},
+            "trim_at_checkpoints": args.trim}
+
+
+def _show_minutes(checkpoint: dict[str, Any]) -> float:
+    if "show_hours" in checkpoint:
+        return float(checkpoint["show_hours"]) * 60
+    return float(checkpoint["wall_minutes"])  # on air: show time is wall time
+
+
+def per_show_minute(checkpoints: list[dict[str, Any]], key: str = "rss_mb"
+                    ) -> dict[str, float | None]:
+    """Growth after warm-up in MB per minute of show time: end against warm-up, and the
+    least-squares trend through every checkpoint after warm-up (RSS swings by several MB
+    from one checkpoint to the next as malloc reuses and gives back memory; the trend
+    does not)."""
+    rows = checkpoints[max(0, round(len(checkpoints) * WARM_UP_SHARE) - 1):]
+    if len(rows) < 2 or key not in rows[-1]:
+        return {"end_vs_warm_up": None, "trend": None}
+    xs = [_show_minutes(c) for c in rows]
+    ys = [float(c[key]) for c in rows]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    trend = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread \
+        if spread else None
+    minutes = xs[-1] - xs[0]
+    return {"end_vs_warm_up": round((ys[-1] - ys[0]) / minutes, 3) if minutes else None,
+            "trend": round(trend, 3) if trend is not None else None}
 
 
 class Report:
@@ -325,17 +457,20 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
     counter = make_counter_class()(clock)
     before = process_figures()
     fds_before = fd_targets()
+    trace = HeapTrace(args.trace)
     show = soak_show(args.voice)
     voice = None if args.synthesise_every_line else RepeatedLines(load_soak_voice(show))
     outputs: list[Any] = [counter]
     udp: UdpCounter | None = None
     folder = Path(tempfile.mkdtemp(prefix="bench-soak-"))
-    if args.with_outputs:  # the real-time soak's outputs, unpaced (no stalls, no drops)
-        from studio.outputs.base import parse_target
+    # the real-time soak's outputs, unpaced (no stalls, no drops)
+    from studio.outputs.base import parse_target
 
+    if "mp4" in args.with_outputs:
+        outputs.append(parse_target(str(folder / "soak.mp4")))
+    if "udp" in args.with_outputs:
         udp = UdpCounter()
-        outputs += [parse_target(str(folder / "soak.mp4")),
-                    parse_target(f"udp://127.0.0.1:{udp.port}")]
+        outputs.append(parse_target(f"udp://127.0.0.1:{udp.port}"))
     engine = LiveEngine(show, width_px=width, height_px=height, fps=fps,
                         outputs=outputs, realtime=False, tts=voice)
     said = {"sentences": 0, "rounds_ended": 0, "problems": 0}
@@ -357,6 +492,7 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
     report = Report(args.json_out, {**header(args, "show-time, unpaced"),
                                     "show_hours": args.show_hours, "frames": total_frames,
                                     "process_before_engine": before})
+    warm_up_checkpoint = max(0, round(n_checkpoints * WARM_UP_SHARE) - 1)
     started = time.perf_counter()
     done = 0
     while done < total_frames:
@@ -366,12 +502,17 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
         wall = time.perf_counter() - started
         report.checkpoint({
             "show_hours": round(done / float(fps) / 3600, 3), "wall_s": round(wall, 1),
-            **process_figures(), "sentences_said": said["sentences"],
-            "distinct_sentences": len(times_said), "problems": said["problems"],
-            "av": counter.account(), "buffers": engine_buffers(engine)})
+            **process_figures(), **allocator_checkpoint(args), "sentences_said":
+            said["sentences"], "distinct_sentences": len(times_said),
+            "problems": said["problems"], "av": counter.account(),
+            "buffers": engine_buffers(engine)})
+        if len(report.data["checkpoints"]) == warm_up_checkpoint + 1:
+            trace.warm_up_ended()
         print(f"soak: {done / float(fps) / 3600:.2f} h of show time in {wall:.0f} s, "
               f"RSS {rss_mb():.0f} MB", file=sys.stderr, flush=True)
     wall = time.perf_counter() - started
+    anonymous_at_end = anonymous_memory()
+    python_heap = trace.report()
     engine.close()
     time.sleep(0.5)
     if udp is not None:
@@ -389,7 +530,17 @@ def run_show_time(args: argparse.Namespace, width: int, height: int) -> None:
         "speech": "every line synthesised" if voice is None else
                   f"{voice.synthesised} lines synthesised, {voice.reused} said again from a "
                   "copy of their first clip",
-        "with_outputs": "mp4 + udp" if args.with_outputs else "none (a counting output)",
+        "with_outputs": " + ".join(args.with_outputs) or "none (a counting output)",
+        "allocator": allocator_settings(args),
+        "rss_mb_per_show_minute_after_warm_up": per_show_minute(cps),
+        "cpu_s_per_show_minute_after_warm_up": per_show_minute(cps, "cpu_s")["end_vs_warm_up"],
+        "minor_faults_per_show_minute_after_warm_up":
+            per_show_minute(cps, "minor_faults")["end_vs_warm_up"],
+        **({"rss_after_trim": growth(cps, "rss_after_trim_mb"),
+            "rss_after_trim_mb_per_show_minute": per_show_minute(cps, "rss_after_trim_mb"),
+            "trim_ms_max": max(c["trim_ms"] for c in cps)} if args.trim else {}),
+        "anonymous_memory_at_end": anonymous_at_end,
+        "python_heap": python_heap,
         "show_loops": {"sentences_said": said["sentences"],
                        "distinct_sentences": len(times_said),
                        "rounds_of_the_run_down_about": rounds,
@@ -569,6 +720,7 @@ def run_realtime(args: argparse.Namespace, width: int, height: int) -> None:
         if elapsed >= total_s:
             break
         next_at += every_s
+    anonymous_at_end = anonymous_memory()
     engine.stop()
     final_health = {h.name: h for h in engine.outputs}  # each as it ended
     time.sleep(1.0)
@@ -601,10 +753,13 @@ def run_realtime(args: argparse.Namespace, width: int, height: int) -> None:
         "problems": seen["problems"],
         "rss": growth(cps, "rss_mb"),
         "rss_growth_ok": growth(cps, "rss_mb")["growth_pct"] < RSS_GROWTH_LIMIT * 100,
+        "rss_mb_per_minute_after_warm_up": per_show_minute(cps),
         "open_fds": growth(cps, "open_fds"), "os_threads": growth(cps, "os_threads"),
         "av_drift_samples_max_abs": counter.drift_samples_max_abs,
         "av_drift_frames": counter.drift_frames,
         "buffers_max": bounded(cps),
+        "allocator": allocator_settings(args),
+        "anonymous_memory_at_end": anonymous_at_end,
         "process_after_stop": after,
     }
     if "video_frames" in readback:
@@ -622,6 +777,35 @@ def run_realtime(args: argparse.Namespace, width: int, height: int) -> None:
     report.finish(summary)
 
 
+def run_voice_rounds(args: argparse.Namespace) -> None:
+    """``--voice-rounds N``: the voice alone says the show's lines N times over; RSS and
+    malloc's figures after each round (the voice's own memory, outside the engine)."""
+    from studio.core.allocator import heap_figures
+    from studio.voice.text import split_paragraphs, split_sentences
+
+    show = soak_show(args.voice)
+    before = process_figures()
+    voice = load_soak_voice(show)
+    texts = [show.show.intro, *(p.script for p in show.products), show.show.outro]
+    lines = [s for t in texts if t for p in split_paragraphs(t) for s in split_sentences(p)]
+    report = Report(args.json_out, {**header(args, "the voice alone"), "rounds": args.voice_rounds,
+                                    "lines": len(lines), "process_before_voice": before,
+                                    "process_with_voice_loaded": process_figures()})
+    started = time.perf_counter()
+    for n in range(1, args.voice_rounds + 1):
+        for line in lines:
+            voice.synthesize(line)
+        report.checkpoint({"round": n, "wall_s": round(time.perf_counter() - started, 1),
+                           "rss_mb": round(rss_mb(), 1), "malloc": heap_figures()})
+    cps = report.data["checkpoints"]
+    report.finish({
+        "wall_s_per_line": round((time.perf_counter() - started) / (len(lines) * len(cps)), 3),
+        "rss_after_round_1_mb": cps[0]["rss_mb"], "rss_at_end_mb": cps[-1]["rss_mb"],
+        "rss_peak_mb": max(c["rss_mb"] for c in cps),
+        "rss_growth_after_round_1_mb": round(cps[-1]["rss_mb"] - cps[0]["rss_mb"], 1),
+        "allocator": allocator_settings(args)})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -634,8 +818,21 @@ def main() -> None:
     parser.add_argument("--fps", default=None, help="default 1 unpaced, 30 in real time")
     parser.add_argument("--size", default=None, help="default 160x90 unpaced, 640x360 live")
     parser.add_argument("--voice", default=SOAK_VOICE)
-    parser.add_argument("--with-outputs", action="store_true",
-                        help="unpaced: also into an MP4 and a UDP stream, as --realtime")
+    parser.add_argument("--with-outputs", nargs="?", const="mp4,udp", default="",
+                        help="unpaced: also into an MP4 and a UDP stream, as --realtime "
+                             "(or only one: --with-outputs mp4, --with-outputs udp)")
+    parser.add_argument("--trace", action="store_true",
+                        help="unpaced: tracemalloc on; the Python allocations that grew "
+                             "most between the end of warm-up and the end")
+    parser.add_argument("--voice-rounds", type=int, default=0,
+                        help="the voice alone: say the show's lines this many times over, "
+                             "RSS after each round (no engine, no outputs)")
+    parser.add_argument("--glibc-defaults", action="store_true",
+                        help="leave malloc as glibc sets it (no arena limit, no periodic "
+                             "release), to compare with what studio run and the window do")
+    parser.add_argument("--trim", action="store_true",
+                        help="unpaced: malloc_trim(0) at each checkpoint, and the RSS after "
+                             "it (memory freed but not given back shows as the difference)")
     parser.add_argument("--synthesise-every-line", action="store_true",
                         help="unpaced: synthesise each round's lines again (hours, not "
                              "minutes, for a show-day)")
@@ -645,6 +842,14 @@ def main() -> None:
                         help="also write the JSON here, rewritten at every checkpoint")
     parser.add_argument("--keep-dir", default=None, help="--realtime: keep the MP4 here")
     args = parser.parse_args()
+    from studio.core.allocator import tune_for_long_runs
+
+    # as studio run and the window do at start, before any thread starts
+    args.allocator_tuning = {} if args.glibc_defaults else tune_for_long_runs()
+    args.with_outputs = [o for o in args.with_outputs.replace(" ", "").split(",") if o]
+    unknown = set(args.with_outputs) - {"mp4", "udp"}
+    if unknown:
+        parser.error(f"--with-outputs: {', '.join(sorted(unknown))} is not mp4 or udp")
     if args.fps is None:
         args.fps = "30" if args.realtime else "1"
     if args.size is None:
@@ -655,7 +860,9 @@ def main() -> None:
 
     args.fps = str(parse_fps(args.fps))
     width, height = (int(v) for v in args.size.lower().split("x"))
-    if args.realtime:
+    if args.voice_rounds:
+        run_voice_rounds(args)
+    elif args.realtime:
         run_realtime(args, width, height)
     else:
         run_show_time(args, width, height)

@@ -425,6 +425,10 @@ def _voices() -> int:
     return 0
 
 
+# Commands that play a show for minutes to days: malloc is tuned to hold memory flat.
+LONG_RUNNING = frozenset({"render", "demo", "run", "app"})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -433,6 +437,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         logging.getLogger("studio.accel").setLevel(logging.INFO)
         logging.getLogger("studio.accel").addHandler(logging.NullHandler())
+    if args.command in LONG_RUNNING:
+        from studio.core.allocator import tune_for_long_runs
+
+        tune_for_long_runs()  # before the engine starts its threads
     try:
         if args.command == "render":
             check_settings(args.size, args.fps, [args.out])
