@@ -115,12 +115,7 @@ def limit_arenas(n: int) -> bool:
     """At most ``n`` malloc arenas from now on (glibc makes up to 8 a core, each a 64 MB
     region, and memory freed into one arena cannot serve another). Call before threads
     start: it does not merge arenas already made. True where it was set."""
-    libc = _glibc()
-    if libc is None:
-        return False
-    with contextlib.suppress(AttributeError):
-        return bool(libc.mallopt(M_ARENA_MAX, n))
-    return False
+    return _mallopt(M_ARENA_MAX, n)
 
 
 def fix_mmap_threshold(n_bytes: int) -> bool:
@@ -129,11 +124,16 @@ def fix_mmap_threshold(n_bytes: int) -> bool:
     which large, growing blocks such as an MP4 muxer's index live in the arenas: each
     ``realloc`` that cannot grow in place copies the block and leaves a hole as large as it
     was. A fixed threshold stops that. True where it was set."""
+    return _mallopt(M_MMAP_THRESHOLD, n_bytes)
+
+
+def _mallopt(option: int, value: int) -> bool:
+    """glibc's ``mallopt(option, value)``; False where this is not glibc or it refused."""
     libc = _glibc()
     if libc is None:
         return False
     with contextlib.suppress(AttributeError):
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, n_bytes))
+        return bool(libc.mallopt(option, value))
     return False
 
 
