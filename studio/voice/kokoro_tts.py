@@ -38,6 +38,7 @@ from studio.voice.piper_tts import (
     PAUSE_SYMBOLS,
     _resample_to_engine,
     apply_table,
+    voice_session_options,
     word_spans_for,
 )
 from studio.voice.registry import register_engine
@@ -169,16 +170,7 @@ def _session(threads: int | None) -> Any:
             raise DependencyError(f"the Kokoro model has no {DURATIONS_TENSOR} (its phoneme "
                                   f"durations); reinstall it: {INSTALL}")
         model.graph.output.append(info[0])
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        # No memory pattern: it is planned for one input size, and every sentence has its
-        # own. With it, onnxruntime's arena kept touching fresh memory as sentences came
-        # (bench/bench_soak.py --voice-rounds 8, 2026-12-02: Piper +73 MB of RSS after the
-        # first round, Kokoro +56 MB in 4); without it the RSS holds, just as fast.
-        options.enable_mem_pattern = False
-        if threads is not None:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
+        options = voice_session_options(threads)
         session = onnxruntime.InferenceSession(model.SerializeToString(), sess_options=options,
                                                providers=list(providers))
         _sessions[key] = session

@@ -159,6 +159,23 @@ def _resample_to_engine(audio: FloatAudio, rate_hz: int) -> FloatAudio:
     return out
 
 
+def voice_session_options(threads: int | None) -> Any:
+    """onnxruntime's session options for a voice: quiet, ``threads`` for one sentence (all
+    cores when None), and no memory pattern. A pattern is planned for one input size and
+    every sentence has its own: with it, the arena kept touching fresh memory as sentences
+    came (bench/bench_soak.py --voice-rounds 8, 2026-12-02: Piper +73 MB of RSS after the
+    first round, Kokoro +56 MB in 4); without it the RSS holds, just as fast."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.enable_mem_pattern = False
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return options
+
+
 class PiperTTS:
     """A Piper voice on onnxruntime; ``synthesize`` returns one sentence with phoneme spans."""
 
@@ -208,16 +225,7 @@ class PiperTTS:
         except Exception as exc:  # onnx raises DecodeError and friends for a corrupt file
             raise UserInputError(f"voice model {files.model_path} cannot be read ({exc}); "
                                  "download the voice again") from None
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        # No memory pattern: it is planned for one input size, and every sentence has its
-        # own. With it, onnxruntime's arena kept touching fresh memory as sentences came
-        # (bench/bench_soak.py --voice-rounds 8, 2026-12-02: Piper +73 MB of RSS after the
-        # first round, Kokoro +56 MB in 4); without it the RSS holds, just as fast.
-        options.enable_mem_pattern = False
-        if self._threads is not None:
-            options.intra_op_num_threads = self._threads
-            options.inter_op_num_threads = 1
+        options = voice_session_options(self._threads)
         try:
             session = onnxruntime.InferenceSession(model, sess_options=options,
                                                    providers=requested_providers())
