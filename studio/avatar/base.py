@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from studio.core.errors import StudioError
-from studio.core.media import AudioChunk, FloatAudio
+from studio.core.media import AudioChunk, FloatAudio, copy_overlap
 from studio.core.rects import Rect
 
 if TYPE_CHECKING:
@@ -48,10 +48,7 @@ class FrameAudio:
     def between(self, start: int, end: int) -> FloatAudio:
         """Samples [start, end) on the engine clock (silence where the window has none)."""
         out = np.zeros(max(0, end - start), np.float32)
-        s = self.sound
-        lo, hi = max(start, s.pts_samples), min(end, s.end_samples)
-        if lo < hi:
-            out[lo - start:hi - start] = s.samples[lo - s.pts_samples:hi - s.pts_samples]
+        copy_overlap(out, start, self.sound.samples, self.sound.pts_samples)
         return out
 
 

@@ -28,6 +28,21 @@ class AudioChunk:
         return self.pts_samples + self.n_samples
 
 
+def copy_overlap(dst: FloatAudio, dst_start: int, src: FloatAudio, src_start: int, *,
+                 add: bool = False) -> None:
+    """Copy (or, with ``add``, mix) the part of ``src`` that overlaps ``dst`` into it; each
+    array starts at its sample on the engine clock. The rest of ``dst`` is left as it is."""
+    lo = max(dst_start, src_start)
+    hi = min(dst_start + dst.shape[0], src_start + src.shape[0])
+    if lo >= hi:
+        return
+    part = src[lo - src_start:hi - src_start]
+    if add:
+        dst[lo - dst_start:hi - dst_start] += part
+    else:
+        dst[lo - dst_start:hi - dst_start] = part
+
+
 @dataclass(frozen=True, slots=True)
 class VideoFrame:
     """An RGB frame; ``index`` counts frames from the start, ``pts_samples`` is its start."""

@@ -15,7 +15,7 @@ from studio.compose.card import render_product_card
 from studio.compose.compositor import Compositor
 from studio.core.clock import MediaClock
 from studio.core.errors import StudioError
-from studio.core.media import AudioChunk, FloatAudio
+from studio.core.media import AudioChunk, FloatAudio, copy_overlap
 from studio.face.motion import FaceMotion
 from studio.face.params import FaceParams
 from studio.program.timeline import ProductSegment
@@ -71,24 +71,14 @@ class ProgramSound:
         start, x = chunk.pts_samples, chunk.samples
         end = max(self._end, start + x.shape[0])
         buf = np.zeros(self._keep, np.float32)
-        self._copy(buf, end, self._heard, self._end)
-        self._copy(buf, end, x, start + x.shape[0])
+        copy_overlap(buf, end - self._keep, self._heard, self._end - self._keep)
+        copy_overlap(buf, end - self._keep, x, start)
         self._heard, self._end = buf, end
-
-    @staticmethod
-    def _copy(dst: FloatAudio, dst_end: int, src: FloatAudio, src_end: int) -> None:
-        """Copy the overlap of ``src`` (ending at ``src_end``) into ``dst`` (ending at
-        ``dst_end``), both on the engine clock."""
-        lo = max(dst_end - dst.shape[0], src_end - src.shape[0])
-        hi = min(dst_end, src_end)
-        if lo < hi:
-            dst[lo - (dst_end - dst.shape[0]):hi - (dst_end - dst.shape[0])] = \
-                src[lo - (src_end - src.shape[0]):hi - (src_end - src.shape[0])]
 
     def window(self, frame_start: int, ahead: Ahead | None) -> FrameAudio:
         start, end = frame_start - self.before, frame_start + self.after
         out = np.zeros(end - start, np.float32)
-        self._copy(out, end, self._heard, self._end)
+        copy_overlap(out, start, self._heard, self._end - self._keep)
         split = max(self._end, start)
         if ahead is not None and split < end:
             out[split - start:] = ahead(split, end)

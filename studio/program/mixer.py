@@ -8,11 +8,12 @@ can fade it out and shorten it.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from studio.core.media import AudioChunk, FloatAudio
+from studio.core.media import AudioChunk, FloatAudio, copy_overlap
 
 
 @dataclass(slots=True)
@@ -53,23 +54,19 @@ class SpeechMixer:
         """Mixed speech for [start, end), dropping nothing: what is placed to be heard (an
         avatar that hears the voice reads ahead with it). Safe beside ``between`` on another
         thread: it reads a snapshot of the clips."""
-        out = np.zeros(max(0, end - start), dtype=np.float32)
-        for clip in tuple(self._clips):
-            audio = clip.audio
-            lo, hi = max(start, clip.start_samples), min(end, clip.start_samples + len(audio))
-            if lo < hi:
-                out[lo - start:hi - start] += audio[lo - clip.start_samples:
-                                                    hi - clip.start_samples]
-        return out
+        return _mix(tuple(self._clips), start, end)
 
     def between(self, start: int, end: int) -> AudioChunk:
         """Mixed speech for [start, end), silence where none plays; drops finished clips."""
-        out = np.zeros(end - start, dtype=np.float32)
-        for clip in self._clips:
-            lo, hi = max(start, clip.start_samples), min(end, clip.end_samples)
-            if lo < hi:
-                out[lo - start:hi - start] += clip.audio[lo - clip.start_samples:
-                                                         hi - clip.start_samples]
+        out = _mix(self._clips, start, end)
         while self._clips and self._clips[0].end_samples <= start:
             self._clips.popleft()
         return AudioChunk(start, out, self.sample_rate_hz)
+
+
+def _mix(clips: Iterable[PlacedAudio], start: int, end: int) -> FloatAudio:
+    """The clips summed over [start, end), silence where none plays."""
+    out = np.zeros(max(0, end - start), dtype=np.float32)
+    for clip in clips:
+        copy_overlap(out, start, clip.audio, clip.start_samples, add=True)
+    return out
