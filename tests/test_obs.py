@@ -103,11 +103,13 @@ def obs_args(*argv: str) -> argparse.Namespace:
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str,
-             every_s: float = 0.05) -> None:
+             every_s: float = 0.05, seen: Callable[[], object] | None = None) -> None:
+    """Wait for ``condition``; on a timeout, say what was ``seen`` meanwhile (if given)."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}"
+                                 + (f"; seen: {seen()}" if seen is not None else ""))
         time.sleep(every_s)
 
 
@@ -466,7 +468,7 @@ def test_obs_quitting_never_stops_the_show(
         obs: ObsServer) -> None:
     engine, controller, watcher, states = on_air
     wait_for(lambda: states.last.connected and states.last.scene == AI_SCENE, 10,
-             "the controller to connect")
+             "the controller to connect", seen=lambda: states.states)
     engine.start()
     wait_for(lambda: any(s.product_id == "mug" for s in watcher.sentences), 30,
              "the mug to go on air")
